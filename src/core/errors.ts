@@ -1,0 +1,62 @@
+/**
+ * One error type for the whole project, carrying a machine-readable code.
+ *
+ * Core functions that check something (verify*, open*, parse*) throw a
+ * CairnError rather than returning false, so a caller cannot forget to look.
+ * Only the http layer maps codes to statuses.
+ */
+
+export type ErrorCode =
+  // Encodings and text formats.
+  | "BAD_HEX"
+  | "BAD_BASE64"
+  | "BAD_DECIMAL"
+  | "BAD_NOTE"
+  | "BAD_KEY"
+  | "BAD_KEY_NAME"
+  | "BAD_CHECKPOINT"
+  | "BAD_COSIGNATURE"
+  | "BAD_SUBMISSION"
+  | "BAD_DIGEST"
+  | "BAD_PROMISE"
+  | "BAD_BLOCK"
+  | "BAD_RECEIPT"
+  | "BAD_TRUST"
+  // Signatures.
+  | "BAD_SIGNATURE"
+  | "NOTE_UNVERIFIED"
+  | "UNSUPPORTED_ALGORITHM"
+  // Merkle math.
+  | "BAD_PROOF"
+  | "INDEX_OUT_OF_RANGE"
+  | "INCLUSION_PROOF_INVALID"
+  | "CONSISTENCY_PROOF_INVALID"
+  // Receipt verification steps.
+  | "DIGEST_MISMATCH"
+  | "ENTRY_SIGNATURE_INVALID"
+  | "WRONG_ORIGIN"
+  | "BLOCK_MISMATCH"
+  | "HISTORY_PROOF_INVALID"
+  | "CHECKPOINT_SIGNATURE_INVALID"
+  | "QUORUM_NOT_MET"
+  | "CHAIN_BROKEN";
+
+export class CairnError extends Error {
+  override readonly name = "CairnError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Throws a CairnError with the given code unless `condition` holds. */
+export function check(condition: unknown, code: ErrorCode, message: string): asserts condition {
+  if (!condition) throw new CairnError(code, message);
+}
+
+export function isCairnError(e: unknown, code?: ErrorCode): e is CairnError {
+  return e instanceof CairnError && (code === undefined || e.code === code);
+}
