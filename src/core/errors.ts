@@ -43,12 +43,15 @@ export type ErrorCode =
 
 export class CairnError extends Error {
   override readonly name = "CairnError";
+  /** For multi-step checks (receipt verification): the step that failed. */
+  readonly step?: string;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; step?: string },
   ) {
     super(message, options);
+    if (options?.step !== undefined) this.step = options.step;
   }
 }
 
@@ -59,4 +62,13 @@ export function check(condition: unknown, code: ErrorCode, message: string): ass
 
 export function isCairnError(e: unknown, code?: ErrorCode): e is CairnError {
   return e instanceof CairnError && (code === undefined || e.code === code);
+}
+
+/** Runs `fn`, re-raising any failure as a CairnError with `code` (the original kept as cause). */
+export function withCode<T>(code: ErrorCode, message: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    throw new CairnError(code, message, { cause });
+  }
 }

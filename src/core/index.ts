@@ -1,0 +1,67 @@
+/**
+ * Cairn core: the pure formats, Merkle math, signatures and the offline
+ * verifier. No I/O; runs unchanged in browsers, Node and workerd. Hashes are
+ * Uint8Array; keys are C2SP verifier-key strings.
+ */
+export { CairnError, isCairnError, type ErrorCode } from "./errors.js";
+export { toHex, fromHex, toBase64, fromBase64, utf8, bytesEqual, constantTimeEqual } from "./bytes.js";
+export { sha256, EMPTY_ROOT } from "./hash.js";
+export {
+  leafHash,
+  nodeHash,
+  merkleRoot,
+  inclusionProof,
+  rootFromInclusionProof,
+  verifyInclusion,
+  consistencyProof,
+  verifyConsistency,
+  treeLevels,
+  rootFromLevels,
+} from "./merkle.js";
+export * as tlog from "./tlog.js";
+export type { NodeRef } from "./tlog.js";
+export { ed25519PublicKey, ed25519Sign, ed25519Verify } from "./ed25519.js";
+export {
+  KEY_TYPE_ED25519,
+  KEY_TYPE_COSIGNATURE_V1,
+  keyId,
+  isValidKeyName,
+  formatVerifierKey,
+  parseVerifierKey,
+  formatSignerKey,
+  parseSignerKey,
+  generateKeyPair,
+  noteSigner,
+  noteVerifier,
+  type NoteSigner,
+  type NoteVerifier,
+  type VerifierKey,
+  type SignerKey,
+} from "./keys.js";
+export { parseNote, formatNote, signNote, addSignatures, openNote, type OpenedNote } from "./note.js";
+export { formatCheckpoint, parseCheckpoint, type Checkpoint } from "./checkpoint.js";
+export { cosign, cosigner, cosignatureMessage, cosignatureVerifier } from "./cosignature.js";
+export {
+  SUBMISSION_HEADER,
+  formatSubmission,
+  parseSubmission,
+  parseEntry,
+  entryId,
+  verifyEntry,
+  signSubmission,
+  type Submission,
+  type Entry,
+} from "./submission.js";
+export { formatPromise, parsePromise, signPromise, openPromise, type AnchorPromise } from "./promise.js";
+export { formatBlockHeader, parseBlockHeader, blockHash, checkChainLink, ZERO_HASH_HEX, type BlockHeader } from "./block.js";
+export { parseTrust, majority, TRUST_VERSION, type Trust, type TrustMember } from "./trust.js";
+export { buildReceipt, parseReceipt, RECEIPT_VERSION, type Receipt, type ReceiptJson, type Proof } from "./receipt.js";
+export {
+  verifyReceipt,
+  ReceiptVerifier,
+  stepsOf,
+  type ReceiptVerification,
+  type VerifyReceiptOptions,
+  type StepResult,
+  type StepName,
+} from "./verify-receipt.js";

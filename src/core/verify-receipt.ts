@@ -1,0 +1,255 @@
+/**
+ * Offline receipt verification (FORMATS.md §9), as a flat sequence of named
+ * steps: receipt → digest → entry-signature → inclusion → history →
+ * checkpoint-signature → cosignatures. Each step either passes (and is
+ * reported) or throws a CairnError carrying the step's name and a code such as
+ * DIGEST_MISMATCH, INCLUSION_PROOF_INVALID, CHECKPOINT_SIGNATURE_INVALID or
+ * QUORUM_NOT_MET.
+ *
+ * A ReceiptVerifier is built once per trust document: it parses the pinned keys
+ * once and remembers checkpoints it has already verified (identical bytes under
+ * identical keys verify identically), so checking many receipts against one
+ * checkpoint costs one signature verification each, the client's.
+ */
+import { bytesEqual, toHex, utf8 } from "./bytes.js";
+import { blockHash, parseBlockHeader } from "./block.js";
+import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { CairnError, isCairnError, type ErrorCode } from "./errors.js";
+import { sha256 } from "./hash.js";
+import { noteVerifier, parseVerifierKey, type NoteVerifier } from "./keys.js";
+import { leafHash, verifyInclusion } from "./merkle.js";
+import { openNote, parseNote } from "./note.js";
+import { parseReceipt, type Receipt } from "./receipt.js";
+import { parseEntry, type Entry } from "./submission.js";
+import { parseTrust, type Trust } from "./trust.js";
+
+export type StepName =
+  | "receipt"
+  | "digest"
+  | "entry-signature"
+  | "inclusion"
+  | "history"
+  | "checkpoint-signature"
+  | "cosignatures";
+
+export interface StepResult {
+  readonly step: StepName;
+  readonly status: "ok" | "skipped";
+  readonly detail: string;
+}
+
+export interface VerifyReceiptOptions {
+  /** SHA-256 of the document the receipt should be for. */
+  readonly digest?: Uint8Array;
+  /** The document itself; hashed here. */
+  readonly document?: Uint8Array;
+  /**
+   * Client verifier keys the caller trusts. When given, the entry must be
+   * signed by one of them; otherwise the key carried in the receipt is used
+   * and the step says so.
+   */
+  readonly clientKeys?: readonly string[];
+}
+
+export interface ReceiptVerification {
+  readonly entryId: string;
+  readonly digest: string;
+  readonly submittedAt: number;
+  readonly client: string;
+  readonly blockHeight: number;
+  readonly sealedAt: number;
+  readonly checkpointSize: number;
+  readonly cosigners: readonly string[];
+  readonly steps: readonly StepResult[];
+}
+
+interface VerifiedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  readonly cosigners: readonly string[];
+}
+
+const CHECKPOINT_CACHE_SIZE = 16;
+
+export class ReceiptVerifier {
+  readonly trust: Trust;
+  private readonly operators: NoteVerifier[];
+  private readonly members: NoteVerifier[];
+  private readonly checkpoints = new Map<string, VerifiedCheckpoint>();
+  private readonly clientKeys = new Map<string, NoteVerifier>();
+
+  constructor(trust: unknown) {
+    this.trust = parseTrust(trust);
+    this.operators = this.trust.operatorKeys.map((k) => noteVerifier(k));
+    this.members = this.trust.members.map((m) => noteVerifier(m.key));
+  }
+
+  async verify(input: unknown, options: VerifyReceiptOptions = {}): Promise<ReceiptVerification> {
+    const steps: StepResult[] = [];
+    const run = async <T>(step: StepName, code: ErrorCode, body: () => Promise<[T, string]> | [T, string]): Promise<T> => {
+      try {
+        const [value, detail] = await body();
+        steps.push({ step, status: "ok", detail });
+        return value;
+      } catch (e) {
+        const inner = isCairnError(e) ? e : undefined;
+        const keep = inner !== undefined && PASS_THROUGH.has(inner.code) ? inner.code : code;
+        const message = e instanceof Error ? e.message : String(e);
+        const error = new CairnError(keep, `${step}: ${message}`, { cause: e, step });
+        Object.defineProperty(error, "steps", { value: steps, enumerable: false });
+        throw error;
+      }
+    };
+    const origin = this.trust.origin;
+
+    const { receipt, entry, header, checkpoint } = await run("receipt", "BAD_RECEIPT", () => {
+      const receipt = parseReceipt(input);
+      const parsed = {
+        receipt,
+        entry: parseEntry(receipt.entry),
+        header: parseBlockHeader(receipt.block),
+        checkpoint: parseCheckpoint(parseNote(receipt.checkpoint).text),
+      };
+      return [parsed, "receipt is a well-formed cairn-receipt/v1"];
+    });
+
+    const wanted = options.digest ?? (options.document === undefined ? undefined : sha256(options.document));
+    if (wanted === undefined) {
+      steps.push({ step: "digest", status: "skipped", detail: "no document or digest given to compare" });
+    } else {
+      await run("digest", "DIGEST_MISMATCH", () => {
+        if (!bytesEqual(wanted, entry.submission.digest)) {
+          throw new CairnError("DIGEST_MISMATCH", `the receipt is for digest ${toHex(entry.submission.digest)}, not ${toHex(wanted)}`);
+        }
+        return [undefined, `document digest ${toHex(wanted)} matches the entry`];
+      });
+    }
+
+    const client = await run("entry-signature", "ENTRY_SIGNATURE_INVALID", async () => {
+      if (entry.submission.origin !== origin) {
+        throw new CairnError("WRONG_ORIGIN", `entry is for origin ${entry.submission.origin}, not ${origin}`);
+      }
+      const [verifier, source] = this.clientVerifier(entry, receipt, options.clientKeys);
+      await openNote(entry.entry, [verifier]);
+      return [verifier.name, `entry ${entry.id} is signed by ${verifier.name} (${source})`];
+    });
+
+    await run("inclusion", "INCLUSION_PROOF_INVALID", () => {
+      const { index, size, path } = receipt.inclusion;
+      if (header.origin !== origin) throw new CairnError("WRONG_ORIGIN", `block is for origin ${header.origin}, not ${origin}`);
+      if (size !== header.size) {
+        throw new CairnError("BLOCK_MISMATCH", `inclusion proof is for a batch of ${size} entries, the block has ${header.size}`);
+      }
+      verifyInclusion(leafHash(utf8(entry.entry)), index, size, path, header.root);
+      return [undefined, `entry is leaf ${index} of ${size} under block ${header.height}'s batch root`];
+    });
+
+    await run("history", "HISTORY_PROOF_INVALID", () => {
+      const { index, size, path } = receipt.history;
+      if (index !== header.height) {
+        throw new CairnError("BLOCK_MISMATCH", `history proof is for block ${index}, the header is block ${header.height}`);
+      }
+      if (size !== checkpoint.size) {
+        throw new CairnError("HISTORY_PROOF_INVALID", `history proof is for ${size} blocks, the checkpoint covers ${checkpoint.size}`);
+      }
+      verifyInclusion(blockHash(receipt.block), index, size, path, checkpoint.root);
+      return [undefined, `block ${index} is in the history tree of ${size} blocks`];
+    });
+
+    const verified = await run("checkpoint-signature", "CHECKPOINT_SIGNATURE_INVALID", () => this.openCheckpoint(receipt.checkpoint));
+
+    await run("cosignatures", "QUORUM_NOT_MET", () => {
+      const { cosigners } = verified;
+      const need = this.trust.quorum;
+      if (cosigners.length < need) {
+        throw new CairnError("QUORUM_NOT_MET", `${cosigners.length} of the required ${need} member cosignatures verify`);
+      }
+      return [undefined, `${cosigners.length} of ${this.members.length} members cosigned (quorum ${need}): ${cosigners.join(", ")}`];
+    });
+
+    return {
+      entryId: entry.id,
+      digest: toHex(entry.submission.digest),
+      submittedAt: entry.submission.time,
+      client,
+      blockHeight: header.height,
+      sealedAt: header.sealedAt,
+      checkpointSize: checkpoint.size,
+      cosigners: verified.cosigners,
+      steps,
+    };
+  }
+
+  /**
+   * Verifies the operator's signature and counts member cosignatures. Only
+   * the operator signature failing is CHECKPOINT_SIGNATURE_INVALID; member
+   * signatures are judged by the cosignatures step (via the cached result).
+   */
+  private async openCheckpoint(note: string): Promise<[VerifiedCheckpoint, string]> {
+    let verified = this.checkpoints.get(note);
+    if (verified === undefined) {
+      const opened = await openNote(note, this.operators);
+      const checkpoint = parseCheckpoint(opened.text);
+      if (checkpoint.origin !== this.trust.origin) {
+        throw new CairnError("WRONG_ORIGIN", `checkpoint is for origin ${checkpoint.origin}, not ${this.trust.origin}`);
+      }
+      const cosigners = await this.countCosigners(note);
+      verified = { checkpoint, cosigners };
+      if (this.checkpoints.size >= CHECKPOINT_CACHE_SIZE) this.checkpoints.delete(this.checkpoints.keys().next().value!);
+      this.checkpoints.set(note, verified);
+    }
+    return [verified, `checkpoint of ${verified.checkpoint.size} blocks is signed by the operator ${this.trust.origin}`];
+  }
+
+  private async countCosigners(note: string): Promise<string[]> {
+    if (this.members.length === 0) return [];
+    // A member signature that fails to verify rejects the note, as C2SP
+    // signed-note advises: it means the checkpoint was tampered with.
+    const opened = await openNote(note, this.members).catch((e: unknown) => {
+      if (isCairnError(e, "NOTE_UNVERIFIED")) return undefined;
+      throw new CairnError("QUORUM_NOT_MET", `a member cosignature does not verify: ${(e as Error).message}`, { cause: e });
+    });
+    if (opened === undefined) return [];
+    return [...new Set(opened.verified.map((s) => s.name))];
+  }
+
+  private clientVerifier(entry: Entry, receipt: Receipt, pinned?: readonly string[]): [NoteVerifier, string] {
+    const { name, keyId } = entry.signer;
+    if (pinned !== undefined) {
+      const match = pinned.map((k) => this.cachedVerifier(k)).find((v) => v.name === name && v.keyId === keyId);
+      if (match === undefined) throw new CairnError("ENTRY_SIGNATURE_INVALID", `entry is signed by ${name}, which is not a pinned client key`);
+      return [match, "pinned key"];
+    }
+    if (receipt.client === undefined) {
+      throw new CairnError("ENTRY_SIGNATURE_INVALID", "the receipt carries no client key and none was pinned");
+    }
+    const v = this.cachedVerifier(receipt.client);
+    if (v.name !== name || v.keyId !== keyId) {
+      throw new CairnError("ENTRY_SIGNATURE_INVALID", `the receipt's client key ${v.name} is not the key that signed the entry (${name})`);
+    }
+    return [v, "key carried in the receipt, not pinned"];
+  }
+
+  private cachedVerifier(vkey: string): NoteVerifier {
+    let v = this.clientKeys.get(vkey);
+    if (v === undefined) {
+      v = noteVerifier(parseVerifierKey(vkey));
+      if (this.clientKeys.size >= 1024) this.clientKeys.clear();
+      this.clientKeys.set(vkey, v);
+    }
+    return v;
+  }
+}
+
+/** Codes a step keeps from the failure inside it, because they are more precise than the step's own. */
+const PASS_THROUGH = new Set<ErrorCode>(["WRONG_ORIGIN", "BLOCK_MISMATCH", "DIGEST_MISMATCH", "QUORUM_NOT_MET"]);
+
+/** One-shot convenience; for many receipts build one ReceiptVerifier and reuse it. */
+export function verifyReceipt(receipt: unknown, trust: unknown, options?: VerifyReceiptOptions): Promise<ReceiptVerification> {
+  return new ReceiptVerifier(trust).verify(receipt, options);
+}
+
+/** The steps that passed before a verification error (empty for other errors). */
+export function stepsOf(error: unknown): readonly StepResult[] {
+  const steps = (error as { steps?: unknown } | null)?.steps;
+  return Array.isArray(steps) ? (steps as StepResult[]) : [];
+}

@@ -1,0 +1,88 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  blockHash,
+  checkChainLink,
+  openNote,
+  openPromise,
+  parseBlockHeader,
+  parseCheckpoint,
+  parseEntry,
+  verifyEntry,
+  verifyReceipt,
+} from "../../src/core/index.js";
+import { buildVectors, renderFormats, type FormatVectors } from "../../scripts/formats.js";
+
+const root = new URL("../../", import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), "utf8");
+const sha256 = (...parts: (string | Uint8Array)[]) => {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+describe("docs/FORMATS.md and test/vectors/cairn-v1.json", () => {
+  it("are exactly what the code produces (run `npm run formats` after changing a format)", async () => {
+    const vectors = await buildVectors();
+    expect(read("docs/FORMATS.md")).toBe(renderFormats(read("docs/FORMATS.template.md"), vectors));
+    expect(JSON.parse(read("test/vectors/cairn-v1.json"))).toEqual(JSON.parse(JSON.stringify(vectors)));
+  });
+});
+
+describe("cairn-v1 vectors, checked independently of the code that made them", () => {
+  const v = JSON.parse(read("test/vectors/cairn-v1.json")) as FormatVectors;
+  const operatorKey = v.trust.operatorKeys[0]!;
+  const clientKey = v.keys.at(-1)!.verifierKey;
+
+  it("entry ids are SHA-256(0x00 ‖ entry bytes), digests SHA-256 of the document", () => {
+    for (const s of v.submissions) {
+      expect(sha256(Buffer.from([0]), s.entry).toString("hex")).toBe(s.id);
+      expect(sha256(s.document).toString("hex")).toBe(s.digest);
+      expect(parseEntry(s.entry).id).toBe(s.id);
+    }
+  });
+
+  it("submissions are signed by the client key", async () => {
+    for (const s of v.submissions) await verifyEntry(parseEntry(s.entry), clientKey);
+  });
+
+  it("the prev line names the first entry", () => {
+    expect(v.submissions[2]!.entry).toContain(`\nprev ${v.submissions[0]!.id}\n`);
+  });
+
+  it("block hashes are SHA-256(0x00 ‖ header) and the headers chain", () => {
+    for (const b of v.blocks) expect(sha256(Buffer.from([0]), b.header).toString("hex")).toBe(b.hash);
+    expect(parseBlockHeader(v.blocks[1]!.header).prevHash).toEqual(blockHash(v.blocks[0]!.header));
+    checkChainLink(v.blocks[0]!.header, v.blocks[1]!.header);
+  });
+
+  it("the history root is the RFC 6962 node hash of the two block hashes", () => {
+    const node = sha256(Buffer.from([1]), Buffer.from(v.blocks[0]!.hash, "hex"), Buffer.from(v.blocks[1]!.hash, "hex"));
+    expect(node.toString("base64")).toBe(v.checkpoint.historyRoot);
+  });
+
+  it("the checkpoint opens with the operator key and carries two member cosignatures", async () => {
+    const opened = await openNote(v.checkpoint.note, [operatorKey, ...v.trust.members.map((m) => m.key)]);
+    expect(parseCheckpoint(opened.text).size).toBe(2);
+    expect(opened.verified.map((s) => s.name)).toEqual([v.trust.origin, v.trust.members[0]!.name, v.trust.members[1]!.name]);
+  });
+
+  it("the promise opens with the operator key", async () => {
+    const p = await openPromise(v.promise.note, [operatorKey]);
+    expect(p.id).toBe(v.submissions[0]!.id);
+  });
+
+  it("the receipt verifies against the trust document and the document bytes", async () => {
+    const result = await verifyReceipt(v.receipt, v.trust, { document: new TextEncoder().encode(v.submissions[0]!.document) });
+    expect(result.steps.map((s) => [s.step, s.status])).toEqual([
+      ["receipt", "ok"],
+      ["digest", "ok"],
+      ["entry-signature", "ok"],
+      ["inclusion", "ok"],
+      ["history", "ok"],
+      ["checkpoint-signature", "ok"],
+      ["cosignatures", "ok"],
+    ]);
+  });
+});

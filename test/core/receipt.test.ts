@@ -1,0 +1,223 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  CairnError,
+  fromBase64,
+  merkleRoot,
+  blockHash,
+  noteSigner,
+  ReceiptVerifier,
+  stepsOf,
+  toBase64,
+  verifyReceipt,
+  type ErrorCode,
+  type ReceiptJson,
+} from "../../src/core/index.js";
+import { buildChain, client, documentOf, keyPair, members, ORIGIN, signedCheckpoint, trust, type Chain } from "./chain-fixture.js";
+
+let chain: Chain;
+beforeAll(async () => {
+  chain = await buildChain([5, 1, 7]);
+});
+
+const mutable = (r: ReceiptJson) => JSON.parse(JSON.stringify(r)) as { -readonly [K in keyof ReceiptJson]: any };
+
+async function expectFailure(receipt: unknown, code: ErrorCode, step: string, options = {}) {
+  const error = await verifyReceipt(receipt, trust, options).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, "verification should have failed").toBeInstanceOf(CairnError);
+  expect((error as CairnError).code).toBe(code);
+  expect((error as CairnError).step).toBe(step);
+  return error as CairnError;
+}
+
+function flipPathByte(path: string[], at: number): string[] {
+  const bytes = fromBase64(path[at]!);
+  bytes[0]! ^= 1;
+  return path.map((h, i) => (i === at ? toBase64(bytes) : h));
+}
+
+describe("verifyReceipt", () => {
+  it("accepts every entry of every block, reporting each step by name", async () => {
+    const verifier = new ReceiptVerifier(trust);
+    for (const [height, receipts] of chain.receipts.entries()) {
+      for (const [index, receipt] of receipts.entries()) {
+        const r = await verifier.verify(receipt, { document: documentOf(height, index), clientKeys: [client.verifierKey] });
+        expect(r.blockHeight).toBe(height);
+        expect(r.cosigners).toEqual(["m1.example", "m2.example"]);
+        expect(r.steps.every((s) => s.status === "ok")).toBe(true);
+      }
+    }
+  });
+
+  it("skips the digest step when no document is given, and says so", async () => {
+    const r = await verifyReceipt(chain.receipts[0]![0], trust);
+    expect(r.steps.find((s) => s.step === "digest")?.status).toBe("skipped");
+  });
+
+  it("accepts the receipt as JSON text", async () => {
+    await verifyReceipt(JSON.stringify(chain.receipts[1]![0]), trust);
+  });
+
+  it("accepts a later checkpoint for the same block (receipts are not byte-stable)", async () => {
+    const grown = await buildChain([5, 1, 7, 2, 2]);
+    // Block 1 of the longer chain is the same block: same entries, same header.
+    expect(grown.headers[1]).toBe(chain.headers[1]);
+    await verifyReceipt(grown.receipts[1]![0], trust);
+  });
+
+  it("DIGEST_MISMATCH for another document", async () => {
+    const e = await expectFailure(chain.receipts[0]![0], "DIGEST_MISMATCH", "digest", { document: documentOf(0, 1) });
+    expect(stepsOf(e).map((s) => s.step)).toEqual(["receipt"]);
+  });
+
+  it("ENTRY_SIGNATURE_INVALID when the entry text was altered", async () => {
+    const r = mutable(chain.receipts[0]![2]!);
+    r.entry = r.entry.replace(String(1_800_000_000), String(1_800_000_001));
+    await expectFailure(r, "ENTRY_SIGNATURE_INVALID", "entry-signature");
+  });
+
+  it("ENTRY_SIGNATURE_INVALID when the receipt's client key is not the signer", async () => {
+    const r = mutable(chain.receipts[0]![0]!);
+    r.client = keyPair("someone else", "client.example/app").verifierKey;
+    await expectFailure(r, "ENTRY_SIGNATURE_INVALID", "entry-signature");
+  });
+
+  it("ENTRY_SIGNATURE_INVALID when the signer is not among pinned client keys", async () => {
+    const other = keyPair("pinned other", "other.example/app").verifierKey;
+    await expectFailure(chain.receipts[0]![0], "ENTRY_SIGNATURE_INVALID", "entry-signature", { clientKeys: [other] });
+  });
+
+  it("ENTRY_SIGNATURE_INVALID when there is no client key at all", async () => {
+    const r = mutable(chain.receipts[0]![0]!);
+    delete r.client;
+    await expectFailure(r, "ENTRY_SIGNATURE_INVALID", "entry-signature");
+  });
+
+  it("WRONG_ORIGIN for an entry of another log, properly signed", async () => {
+    const foreign = await buildChain([1]);
+    const r = mutable(foreign.receipts[0]![0]!);
+    const t = { ...trust, origin: "elsewhere.example/log" };
+    const e = await verifyReceipt(r, { ...t, operatorKeys: [keyPair("x", "elsewhere.example/log").verifierKey] }).catch((x) => x);
+    expect((e as CairnError).code).toBe("WRONG_ORIGIN");
+  });
+
+  it("INCLUSION_PROOF_INVALID for every flipped path hash, a wrong index, a short or long path", async () => {
+    const base = chain.receipts[2]![3]!;
+    for (let at = 0; at < base.inclusion.path.length; at++) {
+      const r = mutable(base);
+      r.inclusion.path = flipPathByte(r.inclusion.path, at);
+      await expectFailure(r, "INCLUSION_PROOF_INVALID", "inclusion");
+    }
+    const wrongIndex = mutable(base);
+    wrongIndex.inclusion.index = 4;
+    await expectFailure(wrongIndex, "INCLUSION_PROOF_INVALID", "inclusion");
+    const short = mutable(base);
+    short.inclusion.path.pop();
+    await expectFailure(short, "INCLUSION_PROOF_INVALID", "inclusion");
+    const long = mutable(base);
+    long.inclusion.path.push(long.inclusion.path[0]);
+    await expectFailure(long, "INCLUSION_PROOF_INVALID", "inclusion");
+  });
+
+  it("BLOCK_MISMATCH when the proof's batch size is not the header's", async () => {
+    const r = mutable(chain.receipts[2]![3]!);
+    r.inclusion.size = 8;
+    await expectFailure(r, "BLOCK_MISMATCH", "inclusion");
+  });
+
+  it("INCLUSION_PROOF_INVALID when the entry is moved to another block's header", async () => {
+    const r = mutable(chain.receipts[0]![0]!);
+    r.block = chain.headers[2];
+    r.inclusion.size = 7;
+    await expectFailure(r, "INCLUSION_PROOF_INVALID", "inclusion");
+  });
+
+  it("HISTORY_PROOF_INVALID for a flipped history hash, an altered header, a size not the checkpoint's", async () => {
+    const base = chain.receipts[1]![0]!;
+    for (let at = 0; at < base.history.path.length; at++) {
+      const r = mutable(base);
+      r.history.path = flipPathByte(r.history.path, at);
+      await expectFailure(r, "HISTORY_PROOF_INVALID", "history");
+    }
+    const altered = mutable(base);
+    altered.block = altered.block.replace(/\n(\d+)\n$/, (_: string, t: string) => `\n${Number(t) + 1}\n`);
+    await expectFailure(altered, "HISTORY_PROOF_INVALID", "history");
+    const size = mutable(base);
+    size.history.size = 4;
+    await expectFailure(size, "HISTORY_PROOF_INVALID", "history");
+  });
+
+  it("BLOCK_MISMATCH when the history index is not the header's height", async () => {
+    const r = mutable(chain.receipts[1]![0]!);
+    r.history.index = 2;
+    await expectFailure(r, "BLOCK_MISMATCH", "history");
+  });
+
+  it("CHECKPOINT_SIGNATURE_INVALID when the operator signature does not verify or is absent", async () => {
+    const r = mutable(chain.receipts[0]![0]!);
+    // Same key name and id, signature of other text: a known key that fails.
+    const lines = r.checkpoint.split("\n");
+    const sigLine = lines.findIndex((l: string) => l.startsWith(`— ${ORIGIN} `));
+    const sig = fromBase64(lines[sigLine].split(" ")[2]);
+    sig[10]! ^= 1;
+    lines[sigLine] = `— ${ORIGIN} ${toBase64(sig)}`;
+    r.checkpoint = lines.join("\n");
+    await expectFailure(r, "CHECKPOINT_SIGNATURE_INVALID", "checkpoint-signature");
+
+    const unsigned = mutable(chain.receipts[0]![0]!);
+    unsigned.checkpoint = unsigned.checkpoint.replace(/— test\.example\/log .*\n/, "");
+    await expectFailure(unsigned, "CHECKPOINT_SIGNATURE_INVALID", "checkpoint-signature");
+  });
+
+  it("CHECKPOINT_SIGNATURE_INVALID for a checkpoint signed by a key the trust does not name", async () => {
+    const r = mutable(chain.receipts[0]![0]!);
+    const history = chain.headers.map(blockHash);
+    const impostor = keyPair("impostor", ORIGIN);
+    const { signNote, formatCheckpoint } = await import("../../src/core/index.js");
+    r.checkpoint = await signNote(formatCheckpoint({ origin: ORIGIN, size: 3, root: merkleRoot(history) }), [noteSigner(impostor.signerKey)]);
+    await expectFailure(r, "CHECKPOINT_SIGNATURE_INVALID", "checkpoint-signature");
+  });
+
+  it("QUORUM_NOT_MET with one cosignature of the two required", async () => {
+    const r = mutable(chain.receipts[0]![0]!);
+    r.checkpoint = await signedCheckpoint(3, merkleRoot(chain.headers.map(blockHash)), 1);
+    const e = await expectFailure(r, "QUORUM_NOT_MET", "cosignatures");
+    expect(stepsOf(e).map((s) => s.step)).toEqual(["receipt", "digest", "entry-signature", "inclusion", "history", "checkpoint-signature"]);
+  });
+
+  it("QUORUM_NOT_MET when a member cosignature was tampered with", async () => {
+    const r = mutable(chain.receipts[0]![0]!);
+    r.checkpoint = r.checkpoint.replace(new RegExp(`(— ${members[0]!.name} )(.)`), (_: string, p: string, c: string) => p + (c === "A" ? "B" : "A"));
+    await expectFailure(r, "QUORUM_NOT_MET", "cosignatures");
+  });
+
+  it("BAD_RECEIPT for malformed receipts", async () => {
+    const good = chain.receipts[0]![0]!;
+    const cases: unknown[] = [
+      "{not json",
+      null,
+      [],
+      { ...good, version: "cairn-receipt/v2" },
+      { ...good, entry: 7 },
+      { ...good, inclusion: { index: 0, size: 0, path: [] } },
+      { ...good, inclusion: { ...good.inclusion, index: -1 } },
+      { ...good, inclusion: { ...good.inclusion, path: ["not base64!"] } },
+      { ...good, inclusion: { ...good.inclusion, path: [toBase64(new Uint8Array(31))] } },
+      { ...good, history: { ...good.history, path: Array(65).fill(good.history.path[0]) } },
+      { ...good, block: good.block.replace("cairn/block/v1", "cairn/block/v0") },
+      { ...good, entry: good.entry.replace("\n\n", "\n") },
+    ];
+    for (const c of cases) await expectFailure(c, "BAD_RECEIPT", "receipt");
+  });
+
+  it("a ReceiptVerifier reuses a checkpoint it verified, and still rejects a different one", async () => {
+    const verifier = new ReceiptVerifier(trust);
+    await verifier.verify(chain.receipts[0]![0]);
+    await verifier.verify(chain.receipts[0]![1]);
+    const r = mutable(chain.receipts[0]![2]!);
+    r.checkpoint = await signedCheckpoint(3, merkleRoot(chain.headers.map(blockHash)), 1);
+    await expect(verifier.verify(r)).rejects.toMatchObject({ code: "QUORUM_NOT_MET" });
+  });
+});
