@@ -1,0 +1,503 @@
+/**
+ * PrimaryStore over any SQLite-dialect database that drizzle can drive
+ * (libSQL today, D1 next). The backend supplies three things: a drizzle
+ * database for reads, an atomic write batch, and its limit on bound
+ * parameters per statement. Everything else — which statements a seal
+ * writes, how tree hashes are tiled, how conflicts are recognised — lives
+ * here once, so every backend behaves the same under the contract suite.
+ *
+ * No interactive transactions (D1 has none): each multi-row write is one
+ * batch, and the chain head moves by the primary key on blocks.height plus
+ * the `blocks_chain_link` trigger (migrations/0001_chain_link.sql).
+ */
+import { and, asc, count, desc, eq, gte, min, sql, type Query, type SQL } from "drizzle-orm";
+import type { BaseSQLiteDatabase, SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { blockHash, parseBlockHeader } from "../core/block.js";
+import { toHex } from "../core/bytes.js";
+import { check } from "../core/errors.js";
+import type { NodeRef } from "../core/tlog.js";
+import { batchTiles, blocks, checkpoints, clients, entries, historyHashes, pending, replicaStatus } from "./schema.js";
+import { bulkInsert, chunkByParams, placeholderRows } from "./bulk.js";
+import { describeRef, hashInTile, levelsToTiles, refKey, refsCreatedByLeaf, tileOf, tilesToLevels, type Tile } from "./tiles.js";
+import type {
+  AppendResult,
+  BlockRecord,
+  BlockWrite,
+  CheckpointRecord,
+  ClientRecord,
+  EntryRecord,
+  Head,
+  NewPending,
+  PendingRecord,
+  PrimaryStore,
+  ReplicaStatusRecord,
+} from "./types.js";
+
+export const ZERO_HASH = "0".repeat(64);
+
+/** Position plus the six columns of a pending row, per VALUES tuple. */
+const PENDING_WIDTH = 7;
+
+/** Any async drizzle SQLite database; `any` is the run-result type, which differs per driver and is never read. */
+export type SqliteDb = BaseSQLiteDatabase<"async", any>;
+export type Row = Record<string, unknown>;
+
+export interface SqlBackend {
+  /** Reads go through drizzle directly. */
+  readonly db: SqliteDb;
+  /** Most bound parameters one statement may carry (D1: 100; SQLite: 32766). */
+  readonly maxParams: number;
+  /**
+   * Runs the statements as one atomic write: all commit or none do. Returns
+   * the rows each statement produced (RETURNING). A constraint failure (key,
+   * uniqueness, trigger) must be thrown as ConstraintViolation.
+   */
+  writeBatch(statements: readonly Query[]): Promise<Row[][]>;
+  close(): void;
+}
+
+/** A write batch was rolled back because one of its statements broke a constraint. */
+export class ConstraintViolation extends Error {
+  override readonly name = "ConstraintViolation";
+  constructor(
+    /** Which statement of the batch failed, when the driver says. */
+    readonly statementIndex: number | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const blockFields = {
+  height: blocks.height,
+  hash: blocks.hash,
+  prevHash: blocks.prevHash,
+  header: blocks.header,
+  size: blocks.size,
+  sealedAt: blocks.sealedAt,
+};
+
+const entryFields = {
+  id: entries.id,
+  height: entries.height,
+  index: entries.idx,
+  entry: entries.entry,
+  digest: entries.digest,
+  client: entries.client,
+  receivedAt: entries.receivedAt,
+  promise: entries.promise,
+};
+
+const pendingFields = {
+  seq: pending.seq,
+  id: pending.id,
+  entry: pending.entry,
+  digest: pending.digest,
+  client: pending.client,
+  receivedAt: pending.receivedAt,
+  promise: pending.promise,
+};
+
+const clientFields = {
+  name: clients.name,
+  key: clients.key,
+  status: clients.status,
+  createdAt: clients.createdAt,
+  revokedAt: clients.revokedAt,
+};
+
+const checkpointFields = {
+  size: checkpoints.size,
+  note: checkpoints.note,
+  cosigners: checkpoints.cosigners,
+  createdAt: checkpoints.createdAt,
+};
+
+const replicaFields = {
+  member: replicaStatus.member,
+  size: replicaStatus.size,
+  hash: replicaStatus.hash,
+  status: replicaStatus.status,
+  detail: replicaStatus.detail,
+  evidence: replicaStatus.evidence,
+  updatedAt: replicaStatus.updatedAt,
+};
+
+/** Point reads, built once: drizzle then skips rebuilding the SQL on every call. */
+function preparePointReads(db: SqliteDb) {
+  const p = (name: string) => sql.placeholder(name);
+  return {
+    head: db.select({ height: blocks.height, hash: blocks.hash }).from(blocks).orderBy(desc(blocks.height)).limit(1).prepare(),
+    block: db.select(blockFields).from(blocks).where(eq(blocks.height, p("height"))).prepare(),
+    entry: db.select(entryFields).from(entries).where(eq(entries.id, p("id"))).prepare(),
+    pending: db.select(pendingFields).from(pending).where(eq(pending.id, p("id"))).prepare(),
+    client: db.select(clientFields).from(clients).where(eq(clients.name, p("name"))).prepare(),
+  };
+}
+
+export class SqlStore implements PrimaryStore {
+  readonly #backend: SqlBackend;
+  readonly #db: SqliteDb;
+  readonly #reads: ReturnType<typeof preparePointReads>;
+
+  constructor(backend: SqlBackend) {
+    this.#backend = backend;
+    this.#db = backend.db;
+    this.#reads = preparePointReads(backend.db);
+  }
+
+  close(): void {
+    this.#backend.close();
+  }
+
+  // ---- chain -------------------------------------------------------------
+
+  async head(): Promise<Head> {
+    const row = await this.#reads.head.get();
+    return row === undefined ? { size: 0, hash: ZERO_HASH } : { size: row.height + 1, hash: row.hash };
+  }
+
+  async appendBlock(
+    write: BlockWrite,
+    options: { consumePending?: boolean; checkpoint?: CheckpointRecord } = {},
+  ): Promise<AppendResult> {
+    checkBlockWrite(write);
+    // The block row goes first: if it breaks the chain (primary key or the
+    // chain-link trigger), statement 0 fails and the whole batch rolls back.
+    const statements: Query[] = [
+      this.#db.insert(blocks).values(write.block).toSQL(),
+      ...this.#insertEntries(write),
+      ...this.#insertTiles(write.block.height, levelsToTiles(write.batchLevels)),
+      ...this.#insertHistory(write.historyHashes),
+    ];
+    if (options.checkpoint) statements.push(this.#upsertCheckpoint(options.checkpoint));
+    if (options.consumePending) statements.push(...this.#deletePending(write.entries.map((e) => e.id)));
+    try {
+      await this.#backend.writeBatch(statements);
+      return "appended";
+    } catch (e) {
+      if (isChainConflict(e)) return "conflict";
+      throw e;
+    }
+  }
+
+  async getBlock(height: number): Promise<BlockRecord | undefined> {
+    return this.#reads.block.get({ height });
+  }
+
+  async listBlocks(from: number, limit: number): Promise<BlockRecord[]> {
+    return this.#db.select(blockFields).from(blocks).where(gte(blocks.height, from)).orderBy(asc(blocks.height)).limit(limit);
+  }
+
+  async blockEntries(height: number, offset: number, limit: number): Promise<EntryRecord[]> {
+    // idx >= offset rather than OFFSET: the (height, idx) index seeks straight there.
+    return this.#db
+      .select(entryFields)
+      .from(entries)
+      .where(and(eq(entries.height, height), gte(entries.idx, offset)))
+      .orderBy(asc(entries.idx))
+      .limit(limit);
+  }
+
+  async getEntry(id: string): Promise<EntryRecord | undefined> {
+    return this.#reads.entry.get({ id });
+  }
+
+  async readBatchHashes(height: number, refs: readonly NodeRef[]): Promise<Uint8Array[]> {
+    const wanted = uniqueBy(refs.map((r) => ({ level: r.level, tile: tileOf(r) })), (t) => `${t.level}/${t.tile}`);
+    const tiles = new Map<string, Uint8Array>();
+    // One parameter for the height, two per tile.
+    for (const part of chunkByParams(wanted, 2, this.#backend.maxParams - 1)) {
+      const rows = await this.#db
+        .select({ level: batchTiles.level, tile: batchTiles.tile, hashes: batchTiles.hashes })
+        .from(batchTiles)
+        .where(and(eq(batchTiles.height, height), rowValuesIn([batchTiles.level, batchTiles.tile], part.map((t) => [t.level, t.tile]))));
+      for (const row of rows) tiles.set(`${row.level}/${row.tile}`, row.hashes);
+    }
+    return refs.map((ref) => {
+      const tile = tiles.get(`${ref.level}/${tileOf(ref)}`);
+      const hash = tile && hashInTile(tile, ref);
+      if (!hash) throw new Error(`batch hash ${describeRef(ref)} of block ${height} is not stored`);
+      return hash;
+    });
+  }
+
+  async readHistoryHashes(refs: readonly NodeRef[]): Promise<Uint8Array[]> {
+    const wanted = uniqueBy(refs, refKey);
+    const found = new Map<string, Uint8Array>();
+    for (const part of chunkByParams(wanted, 2, this.#backend.maxParams)) {
+      const rows = await this.#db
+        .select({ level: historyHashes.level, index: historyHashes.idx, hash: historyHashes.hash })
+        .from(historyHashes)
+        .where(rowValuesIn([historyHashes.level, historyHashes.idx], part.map((r) => [r.level, r.index])));
+      for (const row of rows) found.set(refKey(row), row.hash);
+    }
+    return refs.map((ref) => {
+      const hash = found.get(refKey(ref));
+      if (!hash) throw new Error(`history hash ${describeRef(ref)} is not stored`);
+      return hash;
+    });
+  }
+
+  async readBlockWrite(height: number): Promise<BlockWrite | undefined> {
+    const block = await this.getBlock(height);
+    if (block === undefined) return undefined;
+    const [rows, tiles] = await Promise.all([
+      this.#db.select(entryFields).from(entries).where(eq(entries.height, height)).orderBy(asc(entries.idx)),
+      this.#db
+        .select({ level: batchTiles.level, tile: batchTiles.tile, hashes: batchTiles.hashes })
+        .from(batchTiles)
+        .where(eq(batchTiles.height, height))
+        .orderBy(asc(batchTiles.level), asc(batchTiles.tile)),
+    ]);
+    const refs = refsCreatedByLeaf(height);
+    const hashes = await this.readHistoryHashes(refs);
+    return {
+      block,
+      entries: rows.map(({ height: _h, index: _i, ...entry }) => entry),
+      batchLevels: tilesToLevels(tiles),
+      historyHashes: refs.map((ref, i) => ({ ref, hash: hashes[i]! })),
+    };
+  }
+
+  async putCheckpoint(checkpoint: CheckpointRecord): Promise<void> {
+    await this.#backend.writeBatch([this.#upsertCheckpoint(checkpoint)]);
+  }
+
+  async latestCheckpoint(minCosigners = 0): Promise<CheckpointRecord | undefined> {
+    const [row] = await this.#db
+      .select(checkpointFields)
+      .from(checkpoints)
+      .where(gte(checkpoints.cosignerCount, minCosigners))
+      .orderBy(desc(checkpoints.size))
+      .limit(1);
+    return row && { ...row, cosigners: parseNames(row.cosigners) };
+  }
+
+  // ---- clients -----------------------------------------------------------
+
+  async getClient(name: string): Promise<ClientRecord | undefined> {
+    return this.#reads.client.get({ name });
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return this.#db.select(clientFields).from(clients).orderBy(asc(clients.name));
+  }
+
+  async putClient(name: string, key: string, now: number): Promise<"created" | "exists" | "conflict"> {
+    // Insert-or-nothing first, so two registrations racing for a name cannot both "create".
+    const inserted = await this.#db
+      .insert(clients)
+      .values({ name, key, status: "active", createdAt: now, revokedAt: null })
+      .onConflictDoNothing()
+      .returning({ name: clients.name });
+    if (inserted.length > 0) return "created";
+    const existing = await this.getClient(name);
+    return existing?.key === key ? "exists" : "conflict";
+  }
+
+  async revokeClient(name: string, now: number): Promise<boolean> {
+    // The first revocation time is kept: revoking again changes nothing.
+    const rows = await this.#db
+      .update(clients)
+      .set({ status: "revoked", revokedAt: sql`coalesce(${clients.revokedAt}, ${now})` })
+      .where(eq(clients.name, name))
+      .returning({ name: clients.name });
+    return rows.length > 0;
+  }
+
+  // ---- pending -----------------------------------------------------------
+
+  async insertPending(list: readonly NewPending[]): Promise<Set<string>> {
+    if (list.length === 0) return new Set();
+    const numbered = list.map((e, position) => ({ e, position }));
+    const statements = chunkByParams(numbered, PENDING_WIDTH, this.#backend.maxParams).map(insertPendingStatement);
+    const results = await this.#backend.writeBatch(statements);
+    return new Set(results.flat().map((row) => String(row.id)));
+  }
+
+  async getPending(id: string): Promise<PendingRecord | undefined> {
+    return this.#reads.pending.get({ id });
+  }
+
+  async takePending(limit: number): Promise<PendingRecord[]> {
+    return this.#db.select(pendingFields).from(pending).orderBy(asc(pending.seq)).limit(limit);
+  }
+
+  async pendingStats(): Promise<{ count: number; oldestReceivedAt: number | null }> {
+    const [row] = await this.#db.select({ count: count(), oldest: min(pending.receivedAt) }).from(pending);
+    return { count: row?.count ?? 0, oldestReceivedAt: row?.oldest ?? null };
+  }
+
+  async anchorsOfDigest(digest: string, limit: number): Promise<(EntryRecord | PendingRecord)[]> {
+    // One query over both tables, so an entry being sealed meanwhile is seen
+    // exactly once. Sealed entries come first: they were accepted before
+    // anything still pending (a seal takes the oldest pending entries).
+    const rows = await this.#db.all<Row>(sql`
+      SELECT 0 AS kind, height, idx, NULL AS seq, id, entry, digest, client, received_at, promise
+        FROM ${entries} WHERE digest = ${digest}
+      UNION ALL
+      SELECT 1 AS kind, NULL, NULL, seq, id, entry, digest, client, received_at, promise
+        FROM ${pending} WHERE digest = ${digest}
+      ORDER BY kind, height, idx, seq
+      LIMIT ${limit}`);
+    return rows.map(anchorFromRow);
+  }
+
+  // ---- replicas ----------------------------------------------------------
+
+  async replicaStatuses(): Promise<ReplicaStatusRecord[]> {
+    return this.#db.select(replicaFields).from(replicaStatus).orderBy(asc(replicaStatus.member));
+  }
+
+  async putReplicaStatus(status: ReplicaStatusRecord): Promise<void> {
+    const { member: _m, ...rest } = status;
+    await this.#db.insert(replicaStatus).values(status).onConflictDoUpdate({ target: replicaStatus.member, set: rest });
+  }
+
+  // ---- statements of a seal -----------------------------------------------
+
+  #insertEntries(write: BlockWrite): Query[] {
+    const height = write.block.height;
+    // An explicit literal, not a spread: one object shape, ~4x faster at 100k rows.
+    const rows = write.entries.map((e, idx) => ({
+      id: e.id,
+      height,
+      idx,
+      entry: e.entry,
+      digest: e.digest,
+      client: e.client,
+      receivedAt: e.receivedAt,
+      promise: e.promise,
+    }));
+    const keys = ["id", "height", "idx", "entry", "digest", "client", "receivedAt", "promise"] as const;
+    return bulkInsert(entries, keys, rows, this.#backend.maxParams);
+  }
+
+  #insertTiles(height: number, tiles: readonly Tile[]): Query[] {
+    const rows = tiles.map((t) => ({ height, ...t }));
+    return bulkInsert(batchTiles, ["height", "level", "tile", "hashes"], rows, this.#backend.maxParams);
+  }
+
+  #insertHistory(list: BlockWrite["historyHashes"]): Query[] {
+    const rows = list.map(({ ref, hash }) => ({ level: ref.level, idx: ref.index, hash }));
+    return bulkInsert(historyHashes, ["level", "idx", "hash"], rows, this.#backend.maxParams);
+  }
+
+  #deletePending(ids: readonly string[]): Query[] {
+    return chunkByParams(ids, 1, this.#backend.maxParams).map((part) => ({
+      sql: `DELETE FROM "pending" WHERE "id" IN ${placeholderRows(1, part.length)}`,
+      params: part,
+    }));
+  }
+
+  /** Keeps, per size, the note with the most cosignatures (ties: the first stored). */
+  #upsertCheckpoint(c: CheckpointRecord): Query {
+    return this.#db
+      .insert(checkpoints)
+      .values({ size: c.size, note: c.note, cosigners: JSON.stringify(c.cosigners), cosignerCount: c.cosigners.length, createdAt: c.createdAt })
+      .onConflictDoUpdate({
+        target: checkpoints.size,
+        set: {
+          note: sql`excluded.note`,
+          cosigners: sql`excluded.cosigners`,
+          cosignerCount: sql`excluded.cosigner_count`,
+          createdAt: sql`excluded.created_at`,
+        },
+        setWhere: sql`excluded.cosigner_count > ${checkpoints.cosignerCount}`,
+      })
+      .toSQL();
+  }
+}
+
+/**
+ * INSERT … SELECT from a VALUES list: skips ids already sealed (NOT EXISTS in
+ * entries) and ids already pending or repeated in the list (ON CONFLICT DO
+ * NOTHING), inserts in array order (ORDER BY position, so AUTOINCREMENT seq
+ * follows it), and RETURNING reports exactly the rows that went in. The
+ * WHERE clause also keeps SQLite from reading ON CONFLICT as a join's ON.
+ */
+function insertPendingStatement(part: readonly { e: NewPending; position: number }[]): Query {
+  const params: unknown[] = [];
+  for (const { e, position } of part) params.push(position, e.id, e.entry, e.digest, e.client, e.receivedAt, e.promise);
+  return {
+    sql: `INSERT INTO "pending" ("id", "entry", "digest", "client", "received_at", "promise")
+      SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7
+        FROM (VALUES ${placeholderRows(part.length, PENDING_WIDTH)}) AS v
+       WHERE NOT EXISTS (SELECT 1 FROM "entries" AS e WHERE e."id" = v.column2)
+       ORDER BY v.column1
+      ON CONFLICT ("id") DO NOTHING
+      RETURNING "id"`,
+    params,
+  };
+}
+
+/** `(a, b) IN (VALUES (?, ?), …)`: one statement for any number of pairs, values bound. */
+function rowValuesIn(columns: readonly [SQLiteColumn, SQLiteColumn], pairs: readonly (readonly [number, number])[]): SQL {
+  if (pairs.length === 0) return sql`0`;
+  const values = sql.join(
+    pairs.map(([a, b]) => sql`(${a}, ${b})`),
+    sql`, `,
+  );
+  return sql`(${columns[0]}, ${columns[1]}) IN (VALUES ${values})`;
+}
+
+function anchorFromRow(row: Row): EntryRecord | PendingRecord {
+  const common = {
+    id: String(row.id),
+    entry: String(row.entry),
+    digest: String(row.digest),
+    client: String(row.client),
+    receivedAt: Number(row.received_at),
+    promise: String(row.promise),
+  };
+  if (Number(row.kind) === 0) {
+    const { id, ...rest } = common;
+    return { id, height: Number(row.height), index: Number(row.idx), ...rest };
+  }
+  return { seq: Number(row.seq), ...common };
+}
+
+/**
+ * The chain in the database is only as good as the columns the trigger
+ * compares, so they must say what the header says: hash = H(header), and
+ * height, previous hash and size as in its lines. One parse and one SHA-256
+ * per block.
+ */
+function checkBlockWrite(write: BlockWrite): void {
+  const { block } = write;
+  const header = parseBlockHeader(block.header);
+  const agrees =
+    toHex(blockHash(block.header)) === block.hash &&
+    header.height === block.height &&
+    toHex(header.prevHash) === block.prevHash &&
+    header.size === block.size &&
+    header.sealedAt === block.sealedAt;
+  check(agrees, "BAD_BLOCK", `block ${block.height}: hash, height, previous hash, size or time disagree with the header`);
+  check(write.entries.length === block.size, "BAD_BLOCK", `block ${block.height} has ${block.size} entries but the write carries ${write.entries.length}`);
+}
+
+/**
+ * Whether a rolled-back append lost the race for the head (someone else's
+ * block is there, or ours does not link): the block row, statement 0, broke
+ * the primary key, the hash uniqueness or the chain-link trigger. Drivers
+ * that do not say which statement failed (D1) are judged by the message.
+ */
+function isChainConflict(e: unknown): boolean {
+  if (!(e instanceof ConstraintViolation)) return false;
+  if (e.statementIndex !== undefined) return e.statementIndex === 0;
+  return /blocks\.(height|hash)|does not extend the chain/.test(e.message);
+}
+
+function parseNames(json: string): string[] {
+  const value: unknown = JSON.parse(json);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw new Error("checkpoint cosigners is not a list of names");
+  return value;
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}
