@@ -39,7 +39,23 @@ export type ErrorCode =
   | "HISTORY_PROOF_INVALID"
   | "CHECKPOINT_SIGNATURE_INVALID"
   | "QUORUM_NOT_MET"
-  | "CHAIN_BROKEN";
+  | "CHAIN_BROKEN"
+  // Service requests: refused or malformed input, and pushback.
+  | "BAD_JSON"
+  | "BAD_REQUEST"
+  | "STALE_TIME"
+  | "UNKNOWN_PREV"
+  | "UNKNOWN_CLIENT"
+  | "CLIENT_REVOKED"
+  | "CLIENT_CONFLICT"
+  | "TOO_LARGE"
+  | "TOO_MANY_ITEMS"
+  | "NOT_FOUND"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "OVERLOADED"
+  | "UNAVAILABLE"
+  | "BAD_CONFIG";
 
 export class CairnError extends Error {
   override readonly name = "CairnError";

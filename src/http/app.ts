@@ -1,0 +1,365 @@
+/**
+ * The Hono app: every route of DESIGN.md "HTTP API", thin handlers over the
+ * services, validation from the schemas in ./schemas.ts, errors mapped in one
+ * place (./errors.ts). The same app serves Node and the Worker.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context as HonoContext, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { fromHex, utf8, constantTimeEqual } from "../core/bytes.js";
+import { CairnError, isCairnError } from "../core/errors.js";
+import { ReceiptVerifier, stepsOf } from "../core/verify-receipt.js";
+import type { Services } from "../service/index.js";
+import { errorResponse, RETRY_AFTER_SECONDS, toResponse } from "./errors.js";
+import * as S from "./schemas.js";
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
+const errors = {
+  400: json(S.ErrorBody, "Malformed input; the message says what to fix"),
+  503: json(S.ErrorBody, "Pushback or not ready; retry after Retry-After seconds"),
+};
+const adminErrors = { 401: json(S.ErrorBody, "Admin token missing"), 403: json(S.ErrorBody, "Admin token wrong") };
+
+export interface AppOptions {
+  /** Called for errors that are not the client's fault. */
+  readonly onInternalError?: (e: unknown) => void;
+  /** Runs after a request (the Worker uses it to start a seal when entries wait too long). */
+  readonly afterRequest?: (c: HonoContext) => void;
+}
+
+export function createApp(services: Services, options: AppOptions = {}) {
+  const { ctx, submitter, sealer, reads, clients } = services;
+  const { config } = ctx;
+  const requests = ctx.metrics.counter("cairn_http_requests_total", "HTTP requests by route and status.");
+  const logInternal = options.onInternalError ?? ((e: unknown) => ctx.log.error("internal", { error: String((e as Error)?.stack ?? e) }));
+
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+        return errorResponse(c, "BAD_REQUEST", `${result.target}: ${where}${issue?.message ?? "invalid"}`);
+      }
+      return undefined;
+    },
+  });
+
+  app.onError((e, c) => toResponse(c, e, logInternal));
+  app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.use("*", async (c, next) => {
+    await next();
+    requests({ route: c.req.routePath, status: String(c.res.status) });
+    options.afterRequest?.(c);
+  });
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: config.maxBodyBytes,
+      onError: (c) => errorResponse(c, "TOO_LARGE", `request body exceeds ${config.maxBodyBytes} bytes`),
+    }),
+  );
+
+  const adminToken = utf8(config.adminToken);
+  const admin: MiddlewareHandler = async (c, next) => {
+    const header = c.req.header("Authorization");
+    if (header === undefined || !header.startsWith("Bearer ")) {
+      return errorResponse(c, "UNAUTHORIZED", "admin routes need Authorization: Bearer <CAIRN_ADMIN_TOKEN>");
+    }
+    if (!constantTimeEqual(utf8(header.slice(7)), adminToken)) return errorResponse(c, "FORBIDDEN", "the admin token is wrong");
+    await next();
+  };
+  app.use("/v1/admin/*", admin);
+
+  // ---- Anchoring -------------------------------------------------------
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/anchors",
+      summary: "Anchor one signed submission",
+      request: { body: { content: { "application/json": { schema: S.SubmitBody } }, required: true } },
+      responses: {
+        202: json(S.AnchorAck, "Accepted and durable; sealed by the promise's deadline"),
+        200: json(S.AnchorAck, "Already known: the same id, its status and original promise"),
+        ...errors,
+        403: json(S.ErrorBody, "Unknown or revoked client, or a bad signature"),
+        413: json(S.ErrorBody, "Body too large"),
+      },
+    }),
+    async (c) => {
+      const { submission } = c.req.valid("json");
+      const r = await submitter.submit(submission);
+      return c.json(r.ack, r.created ? 202 : 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/anchors/batch",
+      summary: `Anchor up to ${config.maxBatchItems} submissions; one result per item, in order`,
+      request: { body: { content: { "application/json": { schema: S.BatchBody } }, required: true } },
+      responses: { 200: json(S.BatchResult, "Per-item results"), ...errors, 413: json(S.ErrorBody, "Too many items or body too large") },
+    }),
+    async (c) => {
+      const { submissions } = c.req.valid("json");
+      if (submissions.length > config.maxBatchItems) {
+        throw new CairnError("TOO_MANY_ITEMS", `a batch carries at most ${config.maxBatchItems} submissions; split it`);
+      }
+      const results = await submitter.submitMany(submissions);
+      return c.json({ results: results.map((r) => ("error" in r ? r : { ...r.ack, created: r.created })) }, 200);
+    },
+  );
+
+  const idParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "ab".repeat(32) }) });
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/anchors/{id}",
+      summary: "Status of an anchor; with its receipt once sealed",
+      request: { params: idParam },
+      responses: { 200: json(S.AnchorView, "The anchor"), ...errors, 404: json(S.ErrorBody, "Unknown id") },
+    }),
+    async (c) => c.json(await reads.anchor(c.req.valid("param").id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/anchors/{id}/receipt",
+      summary: "The receipt of a sealed anchor",
+      request: { params: idParam },
+      responses: {
+        200: json(S.Receipt, "Receipt (cairn-receipt/v1)"),
+        202: json(S.Pending, "Not sealed yet; retry after Retry-After seconds"),
+        ...errors,
+        404: json(S.ErrorBody, "Unknown id"),
+      },
+    }),
+    async (c) => {
+      const answer = await reads.receipt(c.req.valid("param").id);
+      if (answer.state === "pending") {
+        c.header("Retry-After", String(Math.max(1, Math.ceil(config.sealIntervalMs / 1000))));
+        return c.json({ id: answer.id, status: "pending" as const }, 202);
+      }
+      return c.json(answer.receipt, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/digests/{digest}",
+      summary: "The anchors of a digest, oldest first",
+      request: { params: z.object({ digest: z.string().openapi({ param: { name: "digest", in: "path" } }) }) },
+      responses: { 200: json(S.DigestAnchors, "Anchors (possibly none)"), ...errors },
+    }),
+    async (c) => c.json(await reads.anchorsOfDigest(c.req.valid("param").digest), 200),
+  );
+
+  // ---- Chain -----------------------------------------------------------
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/checkpoint",
+      summary: "The newest final checkpoint (C2SP tlog-checkpoint signed note, cosigned)",
+      responses: { 200: { content: { "text/plain": { schema: z.string() } }, description: "Signed note" }, ...errors },
+    }),
+    async (c) => {
+      const note = await reads.checkpoint();
+      return c.text(note, 200, { "Content-Type": "text/plain; charset=utf-8" });
+    },
+  );
+
+  const heightParam = z.object({ height: S.Count.openapi({ param: { name: "height", in: "path" } }) });
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/blocks",
+      summary: "Block headers from a height, paged",
+      request: { query: z.object({ from: S.Count.default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+      responses: { 200: json(S.BlockList, "Blocks"), ...errors },
+    }),
+    async (c) => {
+      const { from, limit } = c.req.valid("query");
+      return c.json(await reads.blocks(from, limit), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/blocks/{height}",
+      summary: "One block header",
+      request: { params: heightParam },
+      responses: { 200: json(S.Block, "Block"), ...errors, 404: json(S.ErrorBody, "No such block") },
+    }),
+    async (c) => c.json(await reads.block(c.req.valid("param").height), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/blocks/{height}/entries",
+      summary: "A block's entries in order, paged",
+      request: { params: heightParam, query: z.object({ offset: S.Count.default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+      responses: { 200: json(S.BlockEntries, "Entries"), ...errors, 404: json(S.ErrorBody, "No such block") },
+    }),
+    async (c) => {
+      const { height } = c.req.valid("param");
+      const { offset, limit } = c.req.valid("query");
+      return c.json(await reads.blockEntries(height, offset, limit), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/proofs/block",
+      summary: "Inclusion of a block in the history tree",
+      request: { query: z.object({ height: S.Count, size: S.Count.optional() }) },
+      responses: { 200: json(S.BlockProof, "Audit path"), ...errors },
+    }),
+    async (c) => {
+      const { height, size } = c.req.valid("query");
+      return c.json(await reads.blockProof(height, size), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/proofs/consistency",
+      summary: "Consistency of two history-tree sizes (RFC 9162 §2.1.4)",
+      request: { query: z.object({ from: S.Count, to: S.Count }) },
+      responses: { 200: json(S.ConsistencyProof, "Proof"), ...errors },
+    }),
+    async (c) => {
+      const { from, to } = c.req.valid("query");
+      return c.json(await reads.consistency(from, to), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/consortium",
+      summary: "Members, their keys and replica health, and the quorum",
+      responses: { 200: json(S.Consortium, "Consortium") },
+    }),
+    async (c) => c.json(await reads.consortium(), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/trust",
+      summary: "The trust document a verifier pins (FORMATS.md §8)",
+      responses: { 200: json(S.Trust, "Trust document") },
+    }),
+    (c) => c.json(ctx.trust, 200),
+  );
+
+  const verifier = new ReceiptVerifier(ctx.trust);
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/verify",
+      summary: "Check a receipt on the server (a convenience: verify offline for real)",
+      request: { body: { content: { "application/json": { schema: S.VerifyBody } }, required: true } },
+      responses: { 200: json(S.VerifyResult, "The checks, and whether all passed"), ...errors },
+    }),
+    async (c) => {
+      const { receipt, digest } = c.req.valid("json");
+      try {
+        const result = await verifier.verify(receipt, digest === undefined ? {} : { digest: fromHex(digest, 32) });
+        const { steps, ...rest } = result;
+        return c.json({ ok: true, steps: [...steps], result: rest as Record<string, unknown> }, 200);
+      } catch (e) {
+        if (!isCairnError(e)) throw e;
+        return c.json({ ok: false, steps: [...stepsOf(e)], error: { code: e.code, message: e.message, ...(e.step ? { step: e.step } : {}) } }, 200);
+      }
+    },
+  );
+
+  // ---- Admin -----------------------------------------------------------
+  const security = [{ bearer: [] as string[] }];
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/admin/clients",
+      summary: "Register a client key",
+      security,
+      request: { body: { content: { "application/json": { schema: S.RegisterBody } }, required: true } },
+      responses: {
+        201: json(S.Client, "Registered"),
+        200: json(S.Client, "Already registered with this key"),
+        409: json(S.ErrorBody, "The name is registered with another key"),
+        ...errors,
+        ...adminErrors,
+      },
+    }),
+    async (c) => {
+      const { created, client } = await clients.register(c.req.valid("json").key);
+      return c.json(client, created ? 201 : 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/admin/clients",
+      summary: "List client keys",
+      security,
+      responses: { 200: json(z.object({ clients: z.array(S.Client) }), "Clients"), ...adminErrors },
+    }),
+    async (c) => c.json({ clients: await clients.list() }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/admin/clients/{name}",
+      summary: "Revoke a client key (its past anchors stay valid)",
+      security,
+      request: { params: z.object({ name: z.string().openapi({ param: { name: "name", in: "path" } }) }) },
+      responses: { 200: json(S.Client, "Revoked"), 404: json(S.ErrorBody, "No such client"), ...adminErrors },
+    }),
+    async (c) => c.json(await clients.revoke(c.req.valid("param").name), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/admin/seal",
+      summary: "Seal now",
+      security,
+      responses: { 200: json(S.SealReport, "What the seal did"), ...adminErrors },
+    }),
+    async (c) => {
+      const { block, head, final, cosigners, reason } = await sealer.seal();
+      return c.json({ ...(block ? { block } : {}), head, final, cosigners: [...cosigners], ...(reason ? { reason } : {}) }, 200);
+    },
+  );
+
+  // ---- Operations ------------------------------------------------------
+  app.get("/healthz", async (c) => {
+    try {
+      const [head, pending] = await Promise.all([ctx.primary.head(), ctx.primary.pendingStats()]);
+      return c.json({ ok: true, origin: config.origin, blocks: head.size, pending: pending.count, queued: submitter.queued });
+    } catch (e) {
+      c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+      return c.json({ ok: false, error: { code: "UNAVAILABLE", message: `primary database: ${(e as Error).message}` } }, 503);
+    }
+  });
+  app.get("/metrics", (c) => c.text(ctx.metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Cairn", version: "1", description: "Consortium anchoring: signed digests, Merkle batches, a replicated hash chain, offline receipts." },
+  });
+
+  return app;
+}

@@ -1,0 +1,40 @@
+/**
+ * `npm start`: Cairn on Node with the embedded default (or the configured
+ * deployment), until SIGINT/SIGTERM.
+ */
+import { CairnError } from "../core/errors.js";
+import { startNode } from "./node.js";
+
+try {
+  const node = await startNode();
+  const { ctx } = node.services;
+  const lines = [
+    `Cairn is serving ${ctx.config.origin} at ${node.url}`,
+    `  members: ${ctx.members.map((m) => m.name).join(", ") || "none"} (quorum ${ctx.config.quorum}); sealing every ${ctx.config.sealIntervalMs} ms`,
+  ];
+  if (node.dev) {
+    lines.push(
+      `  data:    ${node.dev.dir}${node.dev.created ? " (new: dev keys generated)" : ""}`,
+      `  admin:   token in ${node.dev.adminTokenFile}`,
+      `  client:  ${node.dev.clientKeyFile} (registered)`,
+      "",
+      "Anchor a first document and check its receipt offline:",
+      "  npx cairn anchor README.md --wait",
+      "  npx cairn verify README.md README.md.cairn.json",
+    );
+  }
+  console.error(lines.join("\n"));
+  const stop = async (signal: string) => {
+    console.error(`${signal}: finishing queued submissions and closing`);
+    await node.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+} catch (e) {
+  if (e instanceof CairnError && e.code === "BAD_CONFIG") {
+    console.error(`cairn: configuration error: ${e.message}`);
+    process.exit(2);
+  }
+  throw e;
+}

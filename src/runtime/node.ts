@@ -1,0 +1,100 @@
+/**
+ * Cairn on Node: the Hono app on @hono/node-server, libSQL stores, and a
+ * timer that seals. `startNode` is what `npm start` runs and what the tests
+ * start on 127.0.0.1 with a temporary data directory.
+ */
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { serve, type ServerType } from "@hono/node-server";
+import { createApp } from "../http/app.js";
+import { systemClock, type Clock } from "../service/clock.js";
+import { createContext, createServices, type Services } from "../service/index.js";
+import { jsonLogger, type Logger } from "../service/log.js";
+import type { FaultHook } from "../service/seal.js";
+import { openLibsqlStore, type Durability } from "../store/libsql.js";
+import { parseConfig, type Settings } from "./config.js";
+import { devSettings, type DevFiles } from "./dev-setup.js";
+
+export interface NodeOptions {
+  /** Environment-style settings; by default process.env. */
+  readonly env?: Settings;
+  readonly port?: number;
+  readonly host?: string;
+  readonly clock?: Clock;
+  readonly log?: Logger;
+  /** Run the seal timer (tests often seal by hand). */
+  readonly sealTimer?: boolean;
+  /** Tests inject failures after seal steps. */
+  readonly fault?: FaultHook;
+  readonly durability?: Durability;
+}
+
+export interface RunningNode {
+  readonly url: string;
+  readonly services: Services;
+  /** Present in the embedded default (no CAIRN_ORIGIN / CAIRN_CONFIG given). */
+  readonly dev?: DevFiles;
+  close(): Promise<void>;
+}
+
+/** Settings: CAIRN_CONFIG's file under the environment; the embedded default when no origin is configured. */
+function settingsFrom(env: Settings): { settings: Settings; dev?: DevFiles } {
+  let settings: Settings = env;
+  if (env.CAIRN_CONFIG) {
+    const file = JSON.parse(readFileSync(env.CAIRN_CONFIG, "utf8")) as Record<string, unknown>;
+    const fromFile = Object.fromEntries(Object.entries(file).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    settings = { ...fromFile, ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("CAIRN_") && env[k] !== "")) };
+  }
+  if (settings.CAIRN_ORIGIN !== undefined) return { settings };
+  const { settings: devOnes, files } = devSettings(resolve(env.CAIRN_DATA_DIR ?? "./data"), env);
+  return { settings: devOnes, dev: files };
+}
+
+export async function startNode(options: NodeOptions = {}): Promise<RunningNode> {
+  const env = options.env ?? process.env;
+  const { settings, dev } = settingsFrom(env);
+  const config = parseConfig(settings);
+  const log = options.log ?? jsonLogger();
+  const open = (db: { url: string; authToken?: string }) =>
+    openLibsqlStore({ ...db, ...(options.durability ? { durability: options.durability } : {}) });
+  const primary = await open(config.primary);
+  const replicas = await Promise.all(config.members.map((m) => open(m.database)));
+  const ctx = createContext({ config, primary, replicas, clock: options.clock ?? systemClock, log });
+  const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
+  if (dev !== undefined) await services.clients.register(dev.clientVerifierKey);
+
+  const app = createApp(services);
+  const server: ServerType = await new Promise((ready) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? Number(env.PORT ?? 8787), hostname: options.host ?? env.HOST ?? "127.0.0.1" }, () => ready(s));
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+
+  // The first seal publishes the size-0 checkpoint; then one seal per interval, never overlapping.
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = async () => {
+    try {
+      await services.sealer.seal();
+    } catch {
+      // Logged by the sealer; the next tick retries.
+    }
+    if (!stopped && options.sealTimer !== false) timer = setTimeout(tick, config.sealIntervalMs);
+  };
+  await tick();
+
+  return {
+    url,
+    services,
+    ...(dev ? { dev } : {}),
+    async close() {
+      stopped = true;
+      clearTimeout(timer);
+      await new Promise<void>((done) => server.close(() => done()));
+      await services.submitter.drain();
+      primary.close();
+      for (const r of replicas) r.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The typed configuration every service is built from. It is parsed and
+ * validated once, at the edge of the program (src/runtime/config.ts), so the
+ * services never see a string they would have to interpret.
+ */
+
+export interface DatabaseConfig {
+  /** libSQL URL: `file:…` (embedded), `libsql://…` or `https://…` (Turso, sqld). */
+  readonly url: string;
+  readonly authToken?: string;
+}
+
+export interface MemberConfig {
+  /** The member's cosigner name (C2SP key name). */
+  readonly name: string;
+  /** Signer key text for cosignature/v1: PRIVATE+KEY+<name>+<id>+base64(0x04 ‖ seed). */
+  readonly cosignerKey: string;
+  readonly database: DatabaseConfig;
+}
+
+export interface CairnConfig {
+  /** The log's name, in every format; also the operator key's name. */
+  readonly origin: string;
+  /** Operator signer key text: PRIVATE+KEY+<origin>+<id>+base64(0x01 ‖ seed). */
+  readonly operatorKey: string;
+  readonly primary: DatabaseConfig;
+  readonly members: readonly MemberConfig[];
+  /** Cosignatures needed for a checkpoint to be final. */
+  readonly quorum: number;
+  /** How often the scheduled seal runs. */
+  readonly sealIntervalMs: number;
+  /** Most entries one block takes. */
+  readonly batchLimit: number;
+  /** The promise's deadline: received-at + this many seconds. */
+  readonly maxSealDelaySeconds: number;
+  /** Accepted distance between a submission's time and the server clock. */
+  readonly timeWindowSeconds: number;
+  readonly adminToken: string;
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Most submissions one batch request may carry. */
+  readonly maxBatchItems: number;
+  /** Most accepted submissions waiting to be made durable before new ones get 503. */
+  readonly maxQueuedSubmissions: number;
+  /** Most entries pending a seal before new submissions get 503. */
+  readonly maxPendingEntries: number;
+}
+
+export const DEFAULTS = {
+  sealIntervalMs: 1000,
+  batchLimit: 100_000,
+  maxSealDelaySeconds: 60,
+  timeWindowSeconds: 300,
+  maxBatchItems: 1000,
+  // A submission note is at most 1 KiB; JSON escaping can double it.
+  maxBodyBytes: 1000 * 2 * 1024 + 4096,
+  maxQueuedSubmissions: 20_000,
+  maxPendingEntries: 1_000_000,
+} as const;

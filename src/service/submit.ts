@@ -1,0 +1,161 @@
+/**
+ * Accepting signed submissions (DESIGN.md "Submission", FORMATS.md §4).
+ *
+ * The happy path costs one signature verification, one promise signature
+ * and a share of one group-committed insert: no read of the database at all.
+ * Only when a check fails, or the insert finds the id already there, does the
+ * service look the id up — so a resubmission of a known entry is answered
+ * with its original promise (200) whatever its age, as the design requires,
+ * without making every fresh submission pay for the lookup.
+ */
+import { CairnError, isCairnError } from "../core/errors.js";
+import { openNote } from "../core/note.js";
+import { signPromise } from "../core/promise.js";
+import { parseEntry, type Entry } from "../core/submission.js";
+import { toHex } from "../core/bytes.js";
+import type { NewPending } from "../store/types.js";
+import { publicStatus, type ChainView } from "./chain.js";
+import type { ClientRegistry } from "./clients.js";
+import type { Context } from "./context.js";
+import { GroupCommit } from "./group-commit.js";
+
+export interface AnchorAck {
+  readonly id: string;
+  readonly status: "pending" | "sealed";
+  readonly promise: string;
+}
+
+/** created: newly accepted (HTTP 202); otherwise a known entry (HTTP 200). */
+export interface SubmitResult {
+  readonly created: boolean;
+  readonly ack: AnchorAck;
+}
+
+export type BatchItemResult = SubmitResult | { readonly error: { readonly code: string; readonly message: string } };
+
+/** Rows per insert statement group; bounded so one huge burst still commits in reasonable slices. */
+const MAX_GROUP = 2000;
+
+export class Submitter {
+  private readonly commits: GroupCommit<NewPending, boolean>;
+  private readonly submitted;
+  private readonly refused;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly clients: ClientRegistry,
+    private readonly chain: ChainView,
+  ) {
+    this.commits = new GroupCommit((items) => this.insert(items), ctx.config.maxQueuedSubmissions, MAX_GROUP);
+    this.submitted = ctx.metrics.counter("cairn_submissions_total", "Submissions answered, by outcome (accepted, known).");
+    this.refused = ctx.metrics.counter("cairn_submissions_refused_total", "Submissions refused, by error code.");
+  }
+
+  /** Submissions waiting for their group commit. */
+  get queued(): number {
+    return this.commits.queued;
+  }
+
+  /** Waits for queued inserts to finish (graceful shutdown). */
+  drain(): Promise<void> {
+    return this.commits.drain();
+  }
+
+  async submit(note: unknown): Promise<SubmitResult> {
+    try {
+      const result = await this.accept(note);
+      this.submitted({ outcome: result.created ? "accepted" : "known" });
+      return result;
+    } catch (e) {
+      this.refused({ code: isCairnError(e) ? e.code : "INTERNAL" });
+      throw e;
+    }
+  }
+
+  /** Each item is judged on its own; one bad item does not fail the others. */
+  async submitMany(notes: readonly unknown[]): Promise<BatchItemResult[]> {
+    return Promise.all(
+      notes.map((note) =>
+        this.submit(note).catch((e: unknown): BatchItemResult => {
+          if (!isCairnError(e) || e.code === "OVERLOADED") throw e;
+          return { error: { code: e.code, message: e.message } };
+        }),
+      ),
+    );
+  }
+
+  private async accept(note: unknown): Promise<SubmitResult> {
+    if (typeof note !== "string") throw new CairnError("BAD_NOTE", "submission must be a signed note as a string");
+    const entry = parseEntry(note);
+    try {
+      await this.check(entry);
+    } catch (e) {
+      return (await this.known(entry.id)) ?? Promise.reject(e);
+    }
+    const now = this.ctx.clock.now();
+    const promise = await signPromise(
+      { origin: this.ctx.config.origin, id: entry.id, receivedAt: now, deadline: now + this.ctx.config.maxSealDelaySeconds },
+      this.ctx.operator,
+    );
+    const inserted = await this.commits.add({
+      id: entry.id,
+      entry: entry.entry,
+      digest: toHex(entry.submission.digest),
+      client: entry.signer.name,
+      receivedAt: now,
+      promise,
+    });
+    if (inserted) return { created: true, ack: { id: entry.id, status: "pending", promise } };
+    const known = await this.known(entry.id);
+    if (known === undefined) throw new Error(`entry ${entry.id} was neither inserted nor found`);
+    return known;
+  }
+
+  private async check(entry: Entry): Promise<void> {
+    const { config, clock } = this.ctx;
+    const s = entry.submission;
+    if (s.origin !== config.origin) {
+      throw new CairnError("WRONG_ORIGIN", `submission is for origin ${s.origin}; this log is ${config.origin}`);
+    }
+    const skew = s.time - clock.now();
+    if (Math.abs(skew) > config.timeWindowSeconds) {
+      throw new CairnError(
+        "STALE_TIME",
+        `submission time ${s.time} is ${Math.abs(skew)} s ${skew < 0 ? "in the past" : "in the future"}; sign it again with the current time (±${config.timeWindowSeconds} s)`,
+      );
+    }
+    const client = await this.clients.lookup(entry.signer.name);
+    if (client === undefined) throw new CairnError("UNKNOWN_CLIENT", `no client named ${entry.signer.name} is registered`);
+    if (client.record.status === "revoked") throw new CairnError("CLIENT_REVOKED", `the key of client ${entry.signer.name} was revoked`);
+    if (client.verifier.keyId !== entry.signer.keyId) {
+      throw new CairnError("BAD_SIGNATURE", `the submission is signed with a key id that is not ${entry.signer.name}'s registered key`);
+    }
+    try {
+      await openNote(entry.entry, [client.verifier]);
+    } catch (cause) {
+      throw new CairnError("BAD_SIGNATURE", `the signature of ${entry.signer.name} does not verify`, { cause });
+    }
+    if (s.prev !== undefined) {
+      const prev = toHex(s.prev);
+      if ((await this.chain.lookup(prev)) === undefined) {
+        throw new CairnError("UNKNOWN_PREV", `prev names entry ${prev}, which this log does not know`);
+      }
+    }
+  }
+
+  private async known(id: string): Promise<SubmitResult | undefined> {
+    const found = await this.chain.lookup(id);
+    return found && { created: false, ack: { id, status: publicStatus(found.state), promise: found.promise } };
+  }
+
+  private async insert(items: NewPending[]): Promise<boolean[]> {
+    const inserted = await this.ctx.primary.insertPending(items);
+    // The same entry twice in one group: only its first occurrence counts as new.
+    const seen = new Set<string>();
+    return items.map((item) => {
+      const fresh = inserted.has(item.id) && !seen.has(item.id);
+      seen.add(item.id);
+      return fresh;
+    });
+  }
+}
