@@ -55,7 +55,11 @@ export function createApp(services: Services, options: AppOptions = {}) {
     "/v1/*",
     bodyLimit({
       maxSize: config.maxBodyBytes,
-      onError: (c) => errorResponse(c, "TOO_LARGE", `request body exceeds ${config.maxBodyBytes} bytes`),
+      onError: (c) => {
+        // The rest of the body is not read: the connection cannot be reused.
+        c.header("Connection", "close");
+        return errorResponse(c, "TOO_LARGE", `request body exceeds ${config.maxBodyBytes} bytes`);
+      },
     }),
   );
 

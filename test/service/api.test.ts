@@ -1,0 +1,326 @@
+/**
+ * The HTTP API end to end, on the real server over 127.0.0.1 with real
+ * libSQL files and real signatures: anchor → seal → receipt → offline verify,
+ * batches, idempotency, every kind of bad input (and that it writes nothing),
+ * revocation, admin auth, and the read routes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  fromBase64,
+  leafHash,
+  noteSigner,
+  openNote,
+  openPromise,
+  parseCheckpoint,
+  parseNote,
+  sha256,
+  signNote,
+  toHex,
+  utf8,
+  verifyConsistency,
+  verifyInclusion,
+  verifyReceipt,
+  blockHash,
+  generateKeyPair,
+  merkleRoot,
+} from "../../src/core/index.js";
+import { anchor, clientKeys, document, registerClient, startCluster, submission, type Cluster, ORIGIN } from "./harness.js";
+
+let cluster: Cluster;
+let client: Awaited<ReturnType<typeof registerClient>>;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  client = await registerClient(cluster);
+  await cluster.services.sealer.seal(); // publishes the size-0 checkpoint
+});
+afterAll(() => cluster.close());
+
+async function pendingCount() {
+  return (await cluster.primary.pendingStats()).count;
+}
+
+async function trust() {
+  return (await cluster.request("/v1/trust")).json();
+}
+
+describe("anchor → seal → receipt → offline verification", () => {
+  it("answers 202 with a promise the operator signed, seals it, and the receipt verifies offline", async () => {
+    const doc = document("first");
+    const note = await submission(cluster, client, doc);
+    const { status, body } = await anchor(cluster, note);
+    expect(status).toBe(202);
+    expect(body.status).toBe("pending");
+    expect(body.id).toBe(toHex(leafHash(utf8(note))));
+    const t = await trust();
+    const promise = await openPromise(body.promise, t.operatorKeys);
+    expect(promise).toMatchObject({ id: body.id, origin: ORIGIN, receivedAt: cluster.clock.now(), deadline: cluster.clock.now() + 60 });
+
+    const pending = await cluster.request(`/v1/anchors/${body.id}/receipt`);
+    expect(pending.status).toBe(202);
+    expect(pending.headers.get("Retry-After")).toBe("1");
+    expect(await pending.json()).toEqual({ id: body.id, status: "pending" });
+
+    const report = await cluster.services.sealer.seal();
+    expect(report.block?.size).toBe(1);
+    expect(report.final).toBe(true);
+
+    const res = await cluster.request(`/v1/anchors/${body.id}/receipt`);
+    expect(res.status).toBe(200);
+    const receipt = await res.json();
+    expect(receipt.entry).toBe(note);
+    const verified = await verifyReceipt(receipt, t, { document: doc, clientKeys: [client.verifierKey] });
+    expect(verified.cosigners.length).toBeGreaterThanOrEqual(2);
+
+    const status2 = await (await cluster.request(`/v1/anchors/${body.id}`)).json();
+    expect(status2).toMatchObject({ id: body.id, status: "sealed", promise: body.promise, block: { height: receipt.history.index, index: 0 } });
+    expect(status2.receipt.entry).toBe(note);
+  });
+
+  it("proofs in the receipt check by hand too: RFC 6962 hashes, C2SP checkpoint", async () => {
+    const note = await submission(cluster, client, document("by hand"));
+    const { body } = await anchor(cluster, note);
+    await cluster.services.sealer.seal();
+    const r = await (await cluster.request(`/v1/anchors/${body.id}/receipt`)).json();
+    const header = r.block.split("\n");
+    verifyInclusion(leafHash(utf8(r.entry)), r.inclusion.index, r.inclusion.size, r.inclusion.path.map((p: string) => fromBase64(p)), fromBase64(header[5]));
+    const cp = parseCheckpoint(parseNote(r.checkpoint).text);
+    verifyInclusion(blockHash(r.block), r.history.index, r.history.size, r.history.path.map((p: string) => fromBase64(p)), cp.root);
+    const checkpoint = await (await cluster.request("/v1/checkpoint")).text();
+    expect(checkpoint).toBe(r.checkpoint);
+  });
+});
+
+describe("batches and idempotency", () => {
+  it("answers each item of a batch on its own, in order", async () => {
+    const notes = await Promise.all([1, 2, 3].map((i) => submission(cluster, client, document(`batch ${i}`))));
+    const stranger = { signer: noteSigner(clientKeys("stranger.test").signerKey) };
+    const bad = await submission(cluster, stranger, document("batch x"));
+    const res = await cluster.request("/v1/anchors/batch", { method: "POST", json: { submissions: [notes[0], bad, notes[1], 42, notes[2], notes[0]] } });
+    expect(res.status).toBe(200);
+    const { results } = await res.json();
+    expect(results.map((r: any) => r.error?.code ?? (r.created ? "new" : "known"))).toEqual(["new", "UNKNOWN_CLIENT", "new", "BAD_NOTE", "new", "known"]);
+    expect(results[5].id).toBe(results[0].id);
+  });
+
+  it("a resubmission gets 200 with the same id and the original promise, even once stale", async () => {
+    const note = await submission(cluster, client, document("again"));
+    const first = await anchor(cluster, note);
+    const before = await pendingCount();
+    const second = await anchor(cluster, note);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    expect(await pendingCount()).toBe(before);
+    await cluster.services.sealer.seal();
+    cluster.clock.t += 3600;
+    try {
+      const third = await anchor(cluster, note);
+      expect(third.status).toBe(200);
+      expect(third.body).toMatchObject({ id: first.body.id, status: "sealed", promise: first.body.promise });
+    } finally {
+      cluster.clock.t -= 3600;
+    }
+  });
+
+  it("many concurrent submissions are all acknowledged and all sealed exactly once", async () => {
+    const notes = await Promise.all(Array.from({ length: 200 }, (_, i) => submission(cluster, client, document(`concurrent ${i}`))));
+    const answers = await Promise.all(notes.map((n) => anchor(cluster, n)));
+    expect(answers.every((a) => a.status === 202)).toBe(true);
+    const report = await cluster.services.sealer.seal();
+    expect(report.block?.size).toBe(200);
+    const entries = await cluster.primary.blockEntries(report.block!.height, 0, 1000);
+    expect(new Set(entries.map((e) => e.id))).toEqual(new Set(answers.map((a) => a.body.id)));
+  });
+});
+
+describe("bad input gets a clear 4xx and writes nothing", () => {
+  const send = (body: string | object, path = "/v1/anchors") =>
+    cluster.request(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  const cases: [string, () => Promise<string | object>, number, string, string?][] = [
+    ["malformed JSON", async () => "{not json", 400, "BAD_JSON"],
+    ["a body without submission", async () => ({ note: "x" }), 400, "BAD_REQUEST"],
+    ["a submission that is not a string", async () => ({ submission: 5 }), 400, "BAD_REQUEST"],
+    ["text that is not a signed note", async () => ({ submission: "hello\n" }), 400, "BAD_NOTE"],
+    ["a note whose text is not a submission", async () => ({ submission: await signNote("hello\n", [client.signer]) }), 400, "BAD_SUBMISSION"],
+    [
+      "a non-hex digest",
+      async () => ({ submission: await signNote(`cairn/submission/v1\n${ORIGIN}\n${"zz".repeat(32)}\n${cluster.clock.now()}\n`, [client.signer]) }),
+      400,
+      "BAD_DIGEST",
+    ],
+    ["another origin", async () => ({ submission: await submission(cluster, client, document("o"), { origin: "other.test/log" }) }), 400, "WRONG_ORIGIN"],
+    ["a time 10 minutes old", async () => ({ submission: await submission(cluster, client, document("t1"), { time: cluster.clock.now() - 600 }) }), 400, "STALE_TIME", "in the past"],
+    ["a time 10 minutes ahead", async () => ({ submission: await submission(cluster, client, document("t2"), { time: cluster.clock.now() + 600 }) }), 400, "STALE_TIME", "in the future"],
+    ["an unknown prev", async () => ({ submission: await submission(cluster, client, document("p"), { prev: sha256(utf8("nothing")) }) }), 400, "UNKNOWN_PREV"],
+    ["an unregistered client", async () => ({ submission: await submission(cluster, { signer: noteSigner(clientKeys("nobody.test").signerKey) }, document("u")) }), 403, "UNKNOWN_CLIENT"],
+    [
+      "a signature that does not verify",
+      async () => {
+        const note = await submission(cluster, client, document("s"));
+        return { submission: note.replace(/\n(\d+)\n\n/, (_, t) => `\n${Number(t) + 1}\n\n`) };
+      },
+      403,
+      "BAD_SIGNATURE",
+    ],
+    [
+      "another key under a registered name",
+      async () => ({ submission: await submission(cluster, { signer: noteSigner(generateKeyPair("app.test", sha256(utf8("impostor"))).signerKey) }, document("k")) }),
+      403,
+      "BAD_SIGNATURE",
+      "key id",
+    ],
+    ["an oversize body", async () => ({ submission: "x".repeat(3_000_000) }), 413, "TOO_LARGE"],
+  ];
+
+  for (const [name, body, status, code, words] of cases) {
+    it(`${name} → ${status} ${code}`, async () => {
+      const before = await pendingCount();
+      const res = await send(await body());
+      expect(res.status).toBe(status);
+      const json = await res.json();
+      expect(json.error.code).toBe(code);
+      expect(json.error.message.length).toBeGreaterThan(10);
+      if (words) expect(json.error.message).toContain(words);
+      expect(await pendingCount()).toBe(before);
+    });
+  }
+
+  it("too many batch items → 413 TOO_MANY_ITEMS, nothing written", async () => {
+    const before = await pendingCount();
+    const res = await send({ submissions: Array(1001).fill("x") }, "/v1/anchors/batch");
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe("TOO_MANY_ITEMS");
+    expect(await pendingCount()).toBe(before);
+  });
+});
+
+describe("clients and admin", () => {
+  it("admin routes need the bearer token, compared exactly", async () => {
+    const none = await cluster.request("/v1/admin/seal", { method: "POST" });
+    expect(none.status).toBe(401);
+    const wrong = await cluster.request("/v1/admin/seal", { method: "POST", headers: { Authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(403);
+    expect((await wrong.json()).error.code).toBe("FORBIDDEN");
+    const ok = await cluster.request("/v1/admin/seal", { method: "POST", admin: true });
+    expect(ok.status).toBe(200);
+  });
+
+  it("registration: 201 new, 200 the same key again, 409 the same name with another key, 400 a bad key", async () => {
+    const k = clientKeys("reg.test");
+    const reg = (key: string) => cluster.request("/v1/admin/clients", { method: "POST", admin: true, json: { key } });
+    expect((await reg(k.verifierKey)).status).toBe(201);
+    expect((await reg(k.verifierKey)).status).toBe(200);
+    const other = clientKeys("reg.test-2").verifierKey;
+    const { generateKeyPair, sha256: h } = await import("../../src/core/index.js");
+    const sameName = generateKeyPair("reg.test", h(utf8("another seed"))).verifierKey;
+    const conflict = await reg(sameName);
+    expect(conflict.status).toBe(409);
+    expect((await conflict.json()).error.code).toBe("CLIENT_CONFLICT");
+    const badKey = await reg(other.slice(0, -4));
+    expect(badKey.status).toBe(400);
+  });
+
+  it("a revoked key is refused with 403 CLIENT_REVOKED; its earlier anchors still verify", async () => {
+    const c = await registerClient(cluster, "revoked.test");
+    const doc = document("before revocation");
+    const { body } = await anchor(cluster, await submission(cluster, c, doc));
+    await cluster.services.sealer.seal();
+    const del = await cluster.request("/v1/admin/clients/revoked.test", { method: "DELETE", admin: true });
+    expect(del.status).toBe(200);
+    expect((await del.json()).status).toBe("revoked");
+    const after = await anchor(cluster, await submission(cluster, c, document("after revocation")));
+    expect(after.status).toBe(403);
+    expect(after.body.error.code).toBe("CLIENT_REVOKED");
+    const receipt = await (await cluster.request(`/v1/anchors/${body.id}/receipt`)).json();
+    await verifyReceipt(receipt, await trust(), { document: doc });
+    expect((await cluster.request("/v1/admin/clients/nobody", { method: "DELETE", admin: true })).status).toBe(404);
+  });
+});
+
+describe("read routes", () => {
+  it("receipts: 404 for an unknown id, 400 for something that is not an id", async () => {
+    const unknown = await cluster.request(`/v1/anchors/${"ab".repeat(32)}/receipt`);
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe("NOT_FOUND");
+    const notId = await cluster.request(`/v1/anchors/XYZ/receipt`);
+    expect(notId.status).toBe(400);
+  });
+
+  it("digest lookup lists the anchors of a digest, oldest first", async () => {
+    const doc = document("twice");
+    const a = await anchor(cluster, await submission(cluster, client, doc));
+    cluster.clock.t += 1;
+    const b = await anchor(cluster, await submission(cluster, client, doc));
+    const res = await (await cluster.request(`/v1/digests/${toHex(sha256(doc))}`)).json();
+    expect(res.anchors.map((x: any) => x.id)).toEqual([a.body.id, b.body.id]);
+    expect((await cluster.request(`/v1/digests/NOTHEX`)).status).toBe(400);
+  });
+
+  it("a prev line links to a known entry", async () => {
+    const first = await anchor(cluster, await submission(cluster, client, document("v1")));
+    const second = await anchor(cluster, await submission(cluster, client, document("v2"), { prev: fromBase64(Buffer.from(first.body.id, "hex").toString("base64")) }));
+    expect(second.status).toBe(202);
+  });
+
+  it("checkpoint is text/plain, signed by the operator, cosigned by a quorum", async () => {
+    await cluster.services.sealer.seal();
+    const res = await cluster.request("/v1/checkpoint");
+    expect(res.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+    const t = await trust();
+    const opened = await openNote(await res.text(), [...t.operatorKeys, ...t.members.map((m: any) => m.key)]);
+    expect(opened.verified.length).toBeGreaterThanOrEqual(1 + t.quorum);
+  });
+
+  it("blocks, entries, block proofs and consistency proofs agree with each other", async () => {
+    const cp = parseCheckpoint(parseNote(await (await cluster.request("/v1/checkpoint")).text()).text);
+    const { blocks } = await (await cluster.request(`/v1/blocks?from=0&limit=1000`)).json();
+    expect(blocks.length).toBe(cp.size);
+    for (const b of blocks) {
+      const proof = await (await cluster.request(`/v1/proofs/block?height=${b.height}&size=${cp.size}`)).json();
+      verifyInclusion(blockHash(b.header), b.height, cp.size, proof.path.map((p: string) => fromBase64(p)), cp.root);
+    }
+    const entries = await (await cluster.request(`/v1/blocks/${blocks[0].height}/entries?offset=0&limit=1`)).json();
+    expect(entries.entries[0].id).toBe(toHex(leafHash(utf8(entries.entries[0].entry))));
+    const hashes = blocks.map((b: any) => blockHash(b.header));
+    for (let m = 1; m < cp.size; m++) {
+      const { path } = await (await cluster.request(`/v1/proofs/consistency?from=${m}&to=${cp.size}`)).json();
+      verifyConsistency(m, cp.size, merkleRoot(hashes.slice(0, m)), cp.root, path.map((p: string) => fromBase64(p)));
+    }
+    expect((await (await cluster.request(`/v1/proofs/consistency?from=0&to=${cp.size}`)).json()).path).toEqual([]);
+    expect((await (await cluster.request(`/v1/proofs/consistency?from=2&to=2`)).json()).path).toEqual([]);
+    expect((await cluster.request(`/v1/proofs/consistency?from=3&to=2`)).status).toBe(400);
+    expect((await cluster.request(`/v1/proofs/consistency?from=1&to=${cp.size + 5}`)).status).toBe(400);
+    expect((await cluster.request(`/v1/blocks/999999`)).status).toBe(404);
+  });
+
+  it("consortium, trust, health, metrics and the OpenAPI document", async () => {
+    const consortium = await (await cluster.request("/v1/consortium")).json();
+    expect(consortium.members.map((m: any) => m.replica.status)).toEqual(["ok", "ok", "ok"]);
+    expect(consortium.quorum).toBe(2);
+    expect(typeof consortium.members[0].replica.head.height).toBe("number");
+    expect((await (await cluster.request("/healthz")).json()).ok).toBe(true);
+    const metrics = await (await cluster.request("/metrics")).text();
+    expect(metrics).toContain("cairn_submissions_total");
+    expect(metrics).toContain("cairn_seal_duration_seconds_bucket");
+    const openapi = await (await cluster.request("/openapi.json")).json();
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(["/v1/anchors", "/v1/anchors/{id}/receipt", "/v1/proofs/consistency", "/v1/admin/clients"]));
+    const unknown = await cluster.request("/v1/nothing");
+    expect(unknown.status).toBe(404);
+  });
+
+  it("POST /v1/verify checks a receipt on the server and names a failing step", async () => {
+    const doc = document("verify route");
+    const { body } = await anchor(cluster, await submission(cluster, client, doc));
+    await cluster.services.sealer.seal();
+    const receipt = await (await cluster.request(`/v1/anchors/${body.id}/receipt`)).json();
+    const ok = await (await cluster.request("/v1/verify", { method: "POST", json: { receipt, digest: toHex(sha256(doc)) } })).json();
+    expect(ok.ok).toBe(true);
+    const bad = await (await cluster.request("/v1/verify", { method: "POST", json: { receipt, digest: "00".repeat(32) } })).json();
+    expect(bad).toMatchObject({ ok: false, error: { code: "DIGEST_MISMATCH", step: "digest" } });
+  });
+});
