@@ -78,10 +78,13 @@ describe("libsql file specifics", () => {
     const s = await openLibsqlStore({ url: freshUrl() });
     const pragma = async (name: string) => Object.values((await s.client.execute(`PRAGMA ${name}`)).rows[0]!)[0];
     expect(await pragma("journal_mode")).toBe("wal");
-    expect(await pragma("synchronous")).toBe(1); // NORMAL
+    expect(await pragma("synchronous")).toBe(2); // FULL: an acknowledged submission survives power loss
     expect(await pragma("foreign_keys")).toBe(1);
     expect(await pragma("busy_timeout")).toBe(5000);
     s.close();
+    const normal = await openLibsqlStore({ url: freshUrl(), durability: "normal" });
+    expect(Object.values((await normal.client.execute("PRAGMA synchronous")).rows[0]!)[0]).toBe(1);
+    normal.close();
   });
 
   it("enforces the chain in the database itself, whoever writes", async () => {
