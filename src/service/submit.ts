@@ -38,6 +38,7 @@ const MAX_GROUP = 2000;
 
 export class Submitter {
   private readonly commits: GroupCommit<NewPending, boolean>;
+  private backlog = { count: 0, at: 0 };
   private readonly submitted;
   private readonly refused;
 
@@ -112,6 +113,7 @@ export class Submitter {
   }
 
   private async check(entry: Entry): Promise<void> {
+    await this.checkBacklog();
     const { config, clock } = this.ctx;
     const s = entry.submission;
     if (s.origin !== config.origin) {
@@ -143,6 +145,19 @@ export class Submitter {
     }
   }
 
+  /**
+   * Pushback when sealing has fallen far behind (replicas without quorum for
+   * a long time): refuse new work with 503 rather than grow without bound.
+   * The count is read at most once a second and advanced locally between.
+   */
+  private async checkBacklog(): Promise<void> {
+    const now = Date.now();
+    if (now - this.backlog.at > 1000) this.backlog = { count: (await this.ctx.primary.pendingStats()).count, at: now };
+    if (this.backlog.count >= this.ctx.config.maxPendingEntries) {
+      throw new CairnError("OVERLOADED", `${this.backlog.count} entries are waiting to be sealed; retry later`);
+    }
+  }
+
   private async known(id: string): Promise<SubmitResult | undefined> {
     const found = await this.chain.lookup(id);
     return found && { created: false, ack: { id, status: publicStatus(found.state), promise: found.promise } };
@@ -150,6 +165,7 @@ export class Submitter {
 
   private async insert(items: NewPending[]): Promise<boolean[]> {
     const inserted = await this.ctx.primary.insertPending(items);
+    this.backlog.count += inserted.size;
     // The same entry twice in one group: only its first occurrence counts as new.
     const seen = new Set<string>();
     return items.map((item) => {

@@ -324,3 +324,26 @@ describe("read routes", () => {
     expect(bad).toMatchObject({ ok: false, error: { code: "DIGEST_MISMATCH", step: "digest" } });
   });
 });
+
+describe("pushback", () => {
+  it("refuses new submissions with 503 + Retry-After when the backlog is full, and accepts known ones", async () => {
+    const small = await startCluster({ config: { maxPendingEntries: 3 } });
+    try {
+      const c = await registerClient(small);
+      const first = await submission(small, c, document("bp 0"));
+      expect((await anchor(small, first)).status).toBe(202);
+      for (let i = 1; i < 3; i++) expect((await anchor(small, await submission(small, c, document(`bp ${i}`)))).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await anchor(small, first)).status).toBe(200);
+      const res = await small.request("/v1/anchors", { method: "POST", json: { submission: await submission(small, c, document("bp x")) } });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("Retry-After")).toBe("1");
+      expect((await res.json()).error.code).toBe("OVERLOADED");
+      await small.services.sealer.seal();
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await anchor(small, await submission(small, c, document("bp y")))).status).toBe(202);
+    } finally {
+      await small.close();
+    }
+  });
+});
