@@ -63,21 +63,19 @@ export class Submitter {
   }
 
   async submit(note: unknown): Promise<SubmitResult> {
-    try {
-      const result = await this.accept(note);
-      this.submitted({ outcome: result.created ? "accepted" : "known" });
-      return result;
-    } catch (e) {
-      this.refused({ code: isCairnError(e) ? e.code : "INTERNAL" });
-      throw e;
-    }
+    return this.counted(this.prepare(note).then((p) => this.commit(p)));
   }
 
-  /** Each item is judged on its own; one bad item does not fail the others. */
+  /**
+   * Each item is judged on its own; one bad item does not fail the others.
+   * Items are checked concurrently but enter the group commit in array
+   * order, so the batch's order is its acceptance order.
+   */
   async submitMany(notes: readonly unknown[]): Promise<BatchItemResult[]> {
+    const prepared = await Promise.all(notes.map((note) => this.prepare(note).catch((e: unknown) => ({ failed: e }))));
     return Promise.all(
-      notes.map((note) =>
-        this.submit(note).catch((e: unknown): BatchItemResult => {
+      prepared.map((p) =>
+        this.counted("failed" in p ? Promise.reject(p.failed) : this.commit(p)).catch((e: unknown): BatchItemResult => {
           if (!isCairnError(e) || e.code === "OVERLOADED") throw e;
           return { error: { code: e.code, message: e.message } };
         }),
@@ -85,30 +83,44 @@ export class Submitter {
     );
   }
 
-  private async accept(note: unknown): Promise<SubmitResult> {
+  private async counted(result: Promise<SubmitResult>): Promise<SubmitResult> {
+    try {
+      const r = await result;
+      this.submitted({ outcome: r.created ? "accepted" : "known" });
+      return r;
+    } catch (e) {
+      this.refused({ code: isCairnError(e) ? e.code : "INTERNAL" });
+      throw e;
+    }
+  }
+
+  /** Parses, checks and promises; a known entry is answered here, whatever failed. */
+  private async prepare(note: unknown): Promise<{ known: SubmitResult } | { row: NewPending }> {
     if (typeof note !== "string") throw new CairnError("BAD_NOTE", "submission must be a signed note as a string");
     const entry = parseEntry(note);
     try {
       await this.check(entry);
     } catch (e) {
-      return (await this.known(entry.id)) ?? Promise.reject(e);
+      const known = await this.known(entry.id);
+      if (known === undefined) throw e;
+      return { known };
     }
     const now = this.ctx.clock.now();
     const promise = await signPromise(
       { origin: this.ctx.config.origin, id: entry.id, receivedAt: now, deadline: now + this.ctx.config.maxSealDelaySeconds },
       this.ctx.operator,
     );
-    const inserted = await this.commits.add({
-      id: entry.id,
-      entry: entry.entry,
-      digest: toHex(entry.submission.digest),
-      client: entry.signer.name,
-      receivedAt: now,
-      promise,
-    });
-    if (inserted) return { created: true, ack: { id: entry.id, status: "pending", promise } };
-    const known = await this.known(entry.id);
-    if (known === undefined) throw new Error(`entry ${entry.id} was neither inserted nor found`);
+    const row = { id: entry.id, entry: entry.entry, digest: toHex(entry.submission.digest), client: entry.signer.name, receivedAt: now, promise };
+    return { row };
+  }
+
+  /** Joins the group commit at once (no await before add), which keeps callers' order. */
+  private async commit(p: { known: SubmitResult } | { row: NewPending }): Promise<SubmitResult> {
+    if ("known" in p) return p.known;
+    const { row } = p;
+    if (await this.commits.add(row)) return { created: true, ack: { id: row.id, status: "pending", promise: row.promise } };
+    const known = await this.known(row.id);
+    if (known === undefined) throw new Error(`entry ${row.id} was neither inserted nor found`);
     return known;
   }
 
