@@ -1,0 +1,59 @@
+/**
+ * The trust document (FORMATS.md §8) on the client side: read a pinned file
+ * (`./cairn-trust.json` by default), fetch the server's from GET /v1/trust,
+ * and tell whether two say the same thing. Verification should rest on a
+ * pinned copy obtained once; fetching it from the server being checked is a
+ * convenience that the commands flag with a warning.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isCairnError } from "../../core/errors.js";
+import { parseTrust, type Trust } from "../../core/trust.js";
+import { CliError, display, TRUST_FILE, type Io } from "./common.js";
+import type { ServerClient } from "./http.js";
+
+export function pinnedTrustPath(io: Io): string {
+  return join(io.cwd, TRUST_FILE);
+}
+
+export async function readTrustFile(io: Io, path: string): Promise<Trust> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new CliError(`cannot read the trust document ${display(io, path)}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  try {
+    return parseTrust(text);
+  } catch (e) {
+    throw new CliError(`${display(io, path)} is not a cairn-trust/v1 document: ${isCairnError(e) ? e.message : String(e)}`);
+  }
+}
+
+export async function fetchTrust(server: ServerClient): Promise<Trust> {
+  const { body } = await server.get("/v1/trust");
+  try {
+    return parseTrust(body);
+  } catch (e) {
+    throw new CliError(`the trust document from ${server.url}/v1/trust is invalid: ${isCairnError(e) ? e.message : String(e)}`);
+  }
+}
+
+/** Same origin, operator keys, members and quorum (order of keys and members included). */
+export function sameTrust(a: Trust, b: Trust): boolean {
+  return JSON.stringify(parseTrust(a)) === JSON.stringify(parseTrust(b));
+}
+
+export function describeTrust(t: Trust): string {
+  return `origin ${t.origin}, ${t.members.length} member${t.members.length === 1 ? "" : "s"}, quorum ${t.quorum}`;
+}
+
+/** What differs between two trust documents, for a warning. */
+export function trustDifference(a: Trust, b: Trust): string {
+  const parts: string[] = [];
+  if (a.origin !== b.origin) parts.push(`origin ${a.origin} vs ${b.origin}`);
+  if (JSON.stringify(a.operatorKeys) !== JSON.stringify(b.operatorKeys)) parts.push("operator keys");
+  if (JSON.stringify(a.members) !== JSON.stringify(b.members)) parts.push("members or their keys");
+  if (a.quorum !== b.quorum) parts.push(`quorum ${a.quorum} vs ${b.quorum}`);
+  return parts.join(", ") || "nothing";
+}

@@ -1,0 +1,262 @@
+/**
+ * The `cairn` CLI end to end, against real parts: the Node server started
+ * in-process on a temporary embedded-default data dir (dev keys, three member
+ * replicas, a seal every 200 ms), and the CLI run as a child process through
+ * bin/cairn.js, exactly as a user runs it.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createClient } from "@libsql/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../../src/core/keys.js";
+import { ReceiptVerifier } from "../../src/core/verify-receipt.js";
+import { startNode, type RunningNode } from "../../src/runtime/node.js";
+import { silentLogger } from "../../src/service/log.js";
+
+const BIN = fileURLToPath(new URL("../../bin/cairn.js", import.meta.url));
+
+let root: string;
+let dataDir: string;
+let node: RunningNode;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/cairn.js …` in `cwd` with the server and data dir of this suite. */
+function cairn(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  // Nothing of the caller's own Cairn settings may leak in.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CAIRN_")));
+  Object.assign(env, { CAIRN_SERVER: node.url, CAIRN_DATA_DIR: dataDir, NO_COLOR: "1" }, options.env);
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? root, env, timeout: 40_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+function workDir(name: string): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+beforeAll(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), "cairn-cli-"));
+  dataDir = path.join(root, "data");
+  node = await startNode({
+    env: { CAIRN_DATA_DIR: dataDir, PORT: "0", CAIRN_SEAL_INTERVAL: "200ms" },
+    port: 0,
+    sealTimer: true,
+    durability: "normal",
+    log: silentLogger,
+  });
+});
+
+afterAll(async () => {
+  await node?.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe("cairn CLI", () => {
+  it("prints help for the tool and for each command", async () => {
+    const top = await cairn(["--help"]);
+    expect(top.code).toBe(0);
+    for (const command of ["keygen", "anchor", "receipt", "verify", "audit"]) expect(top.stdout).toContain(command);
+    const anchor = await cairn(["anchor", "--help"]);
+    expect(anchor.code).toBe(0);
+    expect(anchor.stdout).toMatch(/^Usage: cairn anchor FILE/);
+    const unknown = await cairn(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it("anchors a file with --wait, writes a receipt that verifies offline, and rejects a modified file", async () => {
+    const cwd = workDir("one");
+    fs.writeFileSync(path.join(cwd, "deed.txt"), "Parcel 17 passes to A. Smith.\n");
+
+    const anchored = await cairn(["anchor", "deed.txt", "--wait"], { cwd });
+    expect(anchored.stderr).not.toContain("error");
+    expect(anchored.code).toBe(0);
+    const [submitted, sealed] = anchored.stdout.trim().split("\n");
+    expect(submitted).toMatch(/^[0-9a-f]{64} {2}pending {2}deed\.txt$/);
+    expect(sealed).toMatch(/^[0-9a-f]{64} {2}sealed in block \d+ at .*Z, receipt verified → \.\/deed\.txt\.cairn\.json$/);
+    expect(anchored.stderr).toContain("cairn-trust.json");
+
+    // FILE.cairn.json is exactly a cairn-receipt/v1; the trust document is saved beside it.
+    const receipt = JSON.parse(fs.readFileSync(path.join(cwd, "deed.txt.cairn.json"), "utf8"));
+    expect(receipt.version).toBe("cairn-receipt/v1");
+    expect(Object.keys(receipt).sort()).toEqual(["block", "checkpoint", "client", "entry", "history", "inclusion", "version"]);
+    const trust = JSON.parse(fs.readFileSync(path.join(cwd, "cairn-trust.json"), "utf8"));
+    expect(trust).toEqual(node.services.ctx.trust);
+
+    const verified = await cairn(["verify", "deed.txt", "deed.txt.cairn.json"], { cwd });
+    expect(verified.code).toBe(0);
+    expect(verified.stderr).toBe(""); // pinned trust: no warning
+    for (const step of ["receipt", "digest", "entry-signature", "inclusion", "history", "checkpoint-signature", "cosignatures"]) {
+      expect(verified.stdout).toMatch(new RegExp(`✓ ${step} `));
+    }
+    expect(verified.stdout).toMatch(/block: +\d+/);
+    expect(verified.stdout).toMatch(/sealed at: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    expect(verified.stdout).toContain("member-1.localhost");
+
+    fs.appendFileSync(path.join(cwd, "deed.txt"), "And the barn.\n");
+    const tampered = await cairn(["verify", "deed.txt", "deed.txt.cairn.json"], { cwd });
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain("✓ receipt");
+    expect(tampered.stdout).toMatch(/✗ digest +DIGEST_MISMATCH/);
+    expect(tampered.stdout).toContain("FAILED: DIGEST_MISMATCH at step digest");
+  });
+
+  it("anchors 25 files with progress on stderr, and every receipt verifies", async () => {
+    const cwd = workDir("many");
+    const files = Array.from({ length: 25 }, (_, i) => `doc-${String(i).padStart(2, "0")}.txt`);
+    for (const f of files) fs.writeFileSync(path.join(cwd, f), `document ${f} ${Math.random()}\n`);
+
+    const run = await cairn(["anchor", ...files, "--wait"], { cwd });
+    expect(run.stderr).not.toContain("error");
+    expect(run.code).toBe(0);
+    // Not a TTY: plain progress lines, ending with the totals.
+    expect(run.stderr).toMatch(/^hashing: 25\/25 \(/m);
+    expect(run.stderr).toMatch(/^submitting: 25\/25 \(/m);
+    expect(run.stderr).toMatch(/^receipts: 25\/25 \(/m);
+    const lines = run.stdout.trim().split("\n");
+    expect(lines.filter((l) => / {2}pending {2}doc-/.test(l) || / {2}sealed {2}doc-/.test(l))).toHaveLength(25);
+    expect(lines.filter((l) => l.includes("receipt verified"))).toHaveLength(25);
+
+    const verifier = new ReceiptVerifier(JSON.parse(fs.readFileSync(path.join(cwd, "cairn-trust.json"), "utf8")));
+    for (const f of files) {
+      const receipt = fs.readFileSync(path.join(cwd, `${f}.cairn.json`), "utf8");
+      await verifier.verify(receipt, { document: fs.readFileSync(path.join(cwd, f)) });
+    }
+    const one = await cairn(["verify", files[24]!, `${files[24]}.cairn.json`], { cwd });
+    expect(one.code).toBe(0);
+  });
+
+  it("anchors a bare digest into HEX.cairn.json and verifies it with --digest", async () => {
+    const cwd = workDir("digest");
+    const digest = "5e".repeat(32);
+    const run = await cairn(["anchor", "--digest", digest.toUpperCase(), "--wait"], { cwd });
+    expect(run.code).toBe(0);
+    expect(fs.existsSync(path.join(cwd, `${digest}.cairn.json`))).toBe(true);
+    const ok = await cairn(["verify", "--digest", digest, `${digest}.cairn.json`], { cwd });
+    expect(ok.code).toBe(0);
+    const wrong = await cairn(["verify", "--digest", "00".repeat(32), `${digest}.cairn.json`], { cwd });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain("DIGEST_MISMATCH");
+  });
+
+  it("keygen writes a 0600 signer key and prints the verifier key; a registered key anchors", async () => {
+    const cwd = workDir("keys");
+    const run = await cairn(["keygen", "app.example/billing"], { cwd });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^app\.example\/billing\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*\n$/);
+    const vkey = parseVerifierKey(run.stdout.trim());
+    expect(vkey.type).toBe(KEY_TYPE_ED25519);
+    expect(run.stderr).toContain("POST /v1/admin/clients");
+    const keyFile = path.join(cwd, "app.example-billing.key");
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    const skey = parseSignerKey(fs.readFileSync(keyFile, "utf8").trim());
+    expect(Buffer.from(skey.publicKey).equals(Buffer.from(vkey.publicKey))).toBe(true);
+
+    const again = await cairn(["keygen", "app.example/billing"], { cwd });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("already exists");
+
+    const cosigner = await cairn(["keygen", "--cosigner", "member-9.example", "--out", "m9.key"], { cwd });
+    expect(cosigner.code).toBe(0);
+    expect(parseVerifierKey(cosigner.stdout.trim()).type).toBe(KEY_TYPE_COSIGNATURE_V1);
+    expect(parseSignerKey(fs.readFileSync(path.join(cwd, "m9.key"), "utf8").trim()).type).toBe(KEY_TYPE_COSIGNATURE_V1);
+
+    // Unregistered: the server's refusal is shown with its code and a hint.
+    fs.writeFileSync(path.join(cwd, "memo.txt"), "memo\n");
+    const refused = await cairn(["anchor", "memo.txt", "--key", "app.example-billing.key"], { cwd });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("UNKNOWN_CLIENT");
+
+    const token = fs.readFileSync(node.dev!.adminTokenFile, "utf8").trim();
+    const registered = await fetch(`${node.url}/v1/admin/clients`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ key: vkey.text }),
+    });
+    expect(registered.status).toBe(201);
+    const anchored = await cairn(["anchor", "memo.txt", "--wait"], { cwd, env: { CAIRN_CLIENT_KEY: "app.example-billing.key" } });
+    expect(anchored.code).toBe(0);
+    const pinned = await cairn(["verify", "memo.txt", "memo.txt.cairn.json", "--client-key", vkey.text], { cwd });
+    expect(pinned.code).toBe(0);
+    expect(pinned.stdout).toContain("signed by app.example/billing (pinned key)");
+    const otherClient = await cairn(["verify", "memo.txt", "memo.txt.cairn.json", "--client-key", node.dev!.clientVerifierKey], { cwd });
+    expect(otherClient.code).toBe(1);
+    expect(otherClient.stdout).toMatch(/✗ entry-signature +ENTRY_SIGNATURE_INVALID/);
+  });
+
+  it("receipt: prints a known receipt, exits 4 for an unknown id and 2 for a malformed one", async () => {
+    const cwd = workDir("receipt");
+    const receipt = JSON.parse(fs.readFileSync(path.join(root, "one", "deed.txt.cairn.json"), "utf8"));
+    const { leafHash } = await import("../../src/core/merkle.js");
+    const id = Buffer.from(leafHash(new TextEncoder().encode(receipt.entry))).toString("hex");
+    const known = await cairn(["receipt", id, "--out", "r.json"], { cwd });
+    expect(known.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, "r.json"), "utf8")).entry).toBe(receipt.entry);
+
+    const unknown = await cairn(["receipt", "ab".repeat(32)], { cwd });
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain("knows no anchor");
+    expect((await cairn(["receipt", "nope"], { cwd })).code).toBe(2);
+  });
+
+  it("says which server it cannot reach and how to start one; says how to make a missing key", async () => {
+    const port = await new Promise<number>((done) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => done(p));
+      });
+    });
+    const cwd = workDir("errors");
+    fs.writeFileSync(path.join(cwd, "a.txt"), "a\n");
+    const down = await cairn(["anchor", "a.txt"], { cwd, env: { CAIRN_SERVER: `http://127.0.0.1:${port}` } });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`http://127.0.0.1:${port}`);
+    expect(down.stderr).toContain("npm start");
+    expect(fs.readdirSync(cwd)).toEqual(["a.txt"]); // nothing written without a receipt
+
+    const noKey = await cairn(["anchor", "a.txt"], { cwd, env: { CAIRN_DATA_DIR: path.join(cwd, "nowhere") } });
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toContain("no client key at");
+    expect(noKey.stderr).toContain("cairn keygen");
+  });
+
+  it("audits the data dir, then finds the block of a tampered member replica", async () => {
+    const clean = await cairn(["audit"]);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout.match(/^✓ /gm)).toHaveLength(4); // primary + three members
+    expect(clean.stdout).toContain("All 4 databases are sound.");
+
+    const member = path.join(dataDir, "member-2.db");
+    const db = createClient({ url: pathToFileURL(member).href });
+    const found = (await db.execute("SELECT id, height, entry FROM entries ORDER BY height DESC, idx LIMIT 1")).rows[0]!;
+    const row = { id: String(found.id), height: Number(found.height), entry: String(found.entry) };
+    const forged = row.entry.replace(/\n(\d+)\n\n/, (_m, t: string) => `\n${Number(t) + 1}\n\n`);
+    expect(forged).not.toBe(row.entry);
+    await db.execute({ sql: "UPDATE entries SET entry = ? WHERE id = ?", args: [forged, row.id] });
+    db.close();
+
+    const dirty = await cairn(["audit"]);
+    expect(dirty.code).toBe(1);
+    expect(dirty.stdout).toContain(`member-2.db: block ${row.height} is bad: entry 0 does not hash to its id ${row.id}`);
+    expect(dirty.stdout).toMatch(/✓ .*member-1\.db/);
+    expect(dirty.stdout).toContain("FAILED: 1 of 4 databases");
+
+    const one = await cairn(["audit", member]);
+    expect(one.code).toBe(1);
+    expect(one.stdout).toContain(`block ${row.height} is bad`);
+  });
+});
