@@ -8,19 +8,36 @@
  * headers and is not written to. A replica that is behind receives the
  * missing blocks in order, each in one atomic append; a replica that cannot
  * be reached is reported as such and retried on the next seal.
+ *
+ * Headers and history roots do not cover the entries' text, so each sync
+ * also re-hashes a slice of the replica's entries (a rolling audit that
+ * resumes where the previous sync stopped): an entry altered in a replica is
+ * found within (entries in the chain / AUDIT_BUDGET) seals.
  */
 import { blockHash } from "../core/block.js";
-import { toHex } from "../core/bytes.js";
+import { toHex, utf8 } from "../core/bytes.js";
+import { leafHash } from "../core/merkle.js";
 import { assembleTreeRoot, treeRootRefs } from "../core/tlog.js";
 import type { BlockWrite, Head, ReplicaStatusRecord } from "../store/types.js";
 import type { Context, Member } from "./context.js";
 
 export interface Divergence {
   readonly height: number;
+  /** The conflicting texts: headers, or entries (then `index` says which). */
   readonly primary: string | null;
   readonly replica: string | null;
+  readonly index?: number;
   readonly reason: string;
 }
+
+/** Where a member's rolling audit resumes. */
+export interface AuditCursor {
+  height: number;
+  offset: number;
+}
+
+/** Entries re-hashed per replica per sync. */
+const AUDIT_BUDGET = 2048;
 
 /** Stores at most this many blocks in one sync so a long-absent replica cannot stall a seal. */
 const MAX_CATCH_UP_BLOCKS = 1000;
@@ -31,6 +48,7 @@ export async function syncReplica(
   primaryHead: Head,
   /** Blocks the caller already holds in memory (the one just sealed), by height. */
   fresh: ReadonlyMap<number, BlockWrite> = new Map(),
+  cursor: AuditCursor = { height: 0, offset: 0 },
 ): Promise<ReplicaStatusRecord> {
   const now = ctx.clock.now();
   const status = (s: Omit<ReplicaStatusRecord, "member" | "updatedAt">): ReplicaStatusRecord => ({
@@ -41,7 +59,7 @@ export async function syncReplica(
   let head: Head;
   try {
     head = await member.store.head();
-    const divergence = await compare(ctx, member, head, primaryHead);
+    const divergence = (await compare(ctx, member, head, primaryHead)) ?? (await auditSlice(ctx, member, head, cursor));
     if (divergence !== undefined) {
       return status({ ...head, status: "diverged", detail: divergence.reason, evidence: JSON.stringify(divergence) });
     }
@@ -104,3 +122,41 @@ async function compare(ctx: Context, member: Member, head: Head, primaryHead: He
   return undefined;
 }
 
+
+/**
+ * Re-hashes up to AUDIT_BUDGET of the replica's entries from `cursor` on:
+ * each must hash to its id, and the id must be the primary's at that place.
+ */
+async function auditSlice(ctx: Context, member: Member, head: Head, cursor: AuditCursor): Promise<Divergence | undefined> {
+  let budget = AUDIT_BUDGET;
+  let blocksSeen = 0;
+  while (budget > 0 && head.size > 0 && blocksSeen <= head.size) {
+    if (cursor.height >= head.size) Object.assign(cursor, { height: 0, offset: 0 });
+    const { height, offset } = cursor;
+    const limit = Math.min(budget, 1000);
+    const [theirs, ours] = await Promise.all([
+      member.store.blockEntries(height, offset, limit),
+      ctx.primary.blockEntries(height, offset, limit),
+    ]);
+    for (const [i, mine] of ours.entries()) {
+      const copy = theirs[i];
+      if (copy === undefined || copy.id !== mine.id || toHex(leafHash(utf8(copy.entry))) !== mine.id) {
+        return {
+          height,
+          index: mine.index,
+          primary: mine.entry,
+          replica: copy?.entry ?? null,
+          reason: `replica's entry ${mine.index} of block ${height} differs from the primary's`,
+        };
+      }
+    }
+    budget -= ours.length;
+    if (ours.length < limit) {
+      Object.assign(cursor, { height: height + 1, offset: 0 });
+      blocksSeen++;
+    } else {
+      cursor.offset += ours.length;
+    }
+  }
+  return undefined;
+}

@@ -27,7 +27,7 @@ import { appendHashes, appendRefs, assembleTreeRoot, treeRootRefs, type NodeRef 
 import type { BlockWrite, CheckpointRecord, Head, PendingRecord, ReplicaStatusRecord } from "../store/types.js";
 import type { ChainView } from "./chain.js";
 import type { Context } from "./context.js";
-import { syncReplica } from "./replicate.js";
+import { syncReplica, type AuditCursor } from "./replicate.js";
 import { vouch } from "./witness.js";
 
 /** Points at which tests may inject a failure: after each write step of a seal. */
@@ -48,6 +48,7 @@ export interface SealReport {
 
 export class Sealer {
   private running: Promise<SealReport> | undefined;
+  private readonly audits = new Map<string, AuditCursor>();
   private readonly seals;
   private readonly duration;
   private readonly pendingGauge;
@@ -161,7 +162,8 @@ export class Sealer {
    */
   private async finalize(head: Head, fresh?: ReadonlyMap<number, BlockWrite>): Promise<Omit<SealReport, "block">> {
     const { primary, members, config } = this.ctx;
-    const replicas = await Promise.all(members.map((m) => syncReplica(this.ctx, m, head, fresh)));
+    const cursor = (name: string) => this.audits.get(name) ?? this.audits.set(name, { height: 0, offset: 0 }).get(name)!;
+    const replicas = await Promise.all(members.map((m) => syncReplica(this.ctx, m, head, fresh, cursor(m.name))));
     for (const status of replicas) {
       await primary.putReplicaStatus(status);
       this.lagGauge(status.status === "unreachable" ? -1 : head.size - status.size, { member: status.member });

@@ -132,6 +132,24 @@ describe("replicas and quorum", () => {
     const audit = await auditChain(c.replicas[1]!.real, ORIGIN);
     expect(audit).toMatchObject({ ok: false, firstBad: { height: 0 } });
   });
+
+  it("an entry altered in a replica (headers untouched) is found by the rolling audit", async () => {
+    const c = await cluster();
+    const client = await registerClient(c);
+    const ids = await acknowledge(c, client, 4, "entry tamper");
+    await c.services.sealer.seal();
+    const db = createClient({ url: pathToFileURL(join(c.dir, "member-3.db")).href });
+    await db.execute({ sql: "UPDATE entries SET entry = replace(entry, 'cairn.test/log', 'cairn.test/LOG') WHERE id = ?", args: [ids[2]!] });
+    db.close();
+    const report = await c.services.sealer.seal();
+    expect(report.final).toBe(true);
+    const member = (await (await c.request("/v1/consortium")).json()).members[2];
+    expect(member.replica.status).toBe("diverged");
+    expect(member.replica.evidence).toMatchObject({ height: 0, reason: expect.stringContaining("entry") });
+    expect(member.replica.evidence.replica).toContain("cairn.test/LOG");
+    ids.push(...(await acknowledge(c, client, 1, "after entry tamper")));
+    expect((await c.services.sealer.seal()).cosigners).toEqual(["m1.test", "m2.test"]);
+  });
 });
 
 describe("crash safety", () => {
