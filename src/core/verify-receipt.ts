@@ -11,13 +11,13 @@
  * identical keys verify identically), so checking many receipts against one
  * checkpoint costs one signature verification each, the client's.
  */
-import { bytesEqual, toHex, utf8 } from "./bytes.js";
+import { bytesEqual, fromHex, toHex } from "./bytes.js";
 import { blockHash, parseBlockHeader } from "./block.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { CairnError, isCairnError, type ErrorCode } from "./errors.js";
 import { sha256 } from "./hash.js";
 import { noteVerifier, parseVerifierKey, type NoteVerifier } from "./keys.js";
-import { leafHash, verifyInclusion } from "./merkle.js";
+import { verifyInclusion } from "./merkle.js";
 import { openNote, parseNote } from "./note.js";
 import { parseReceipt, type Receipt } from "./receipt.js";
 import { parseEntry, type Entry } from "./submission.js";
@@ -139,7 +139,7 @@ export class ReceiptVerifier {
       if (size !== header.size) {
         throw new CairnError("BLOCK_MISMATCH", `inclusion proof is for a batch of ${size} entries, the block has ${header.size}`);
       }
-      verifyInclusion(leafHash(utf8(entry.entry)), index, size, path, header.root);
+      verifyInclusion(fromHex(entry.id, 32), index, size, path, header.root);
       return [undefined, `entry is leaf ${index} of ${size} under block ${header.height}'s batch root`];
     });
 
