@@ -14,6 +14,7 @@ class UsageError extends Error {}
 
 const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   core: () => import("./core.js"),
+  service: () => import("./service.js"),
 };
 
 async function main(argv: readonly string[]): Promise<void> {

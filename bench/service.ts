@@ -1,0 +1,182 @@
+/**
+ * Service benchmarks (issue 3): the numbers an operator sizes a deployment by.
+ *
+ *  - single signed submissions over loopback HTTP, 50 connections, next to a
+ *    bare Hono JSON route in the same run (server in its own process);
+ *  - bulk entries/s through POST /v1/anchors/batch;
+ *  - time from submit to receipt at the default seal interval;
+ *  - seal time for 10k and 100k pending entries with three member replicas;
+ *  - receipts/s and p50 for entries of a 1M-entry block.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
+import { randomBytes } from "node:crypto";
+import { createInterface } from "node:readline";
+import { formatSignerKey, KEY_TYPE_ED25519, leafHash, noteSigner, sha256, signSubmission, toHex, utf8, type NoteSigner } from "../src/core/index.js";
+import { startNode } from "../src/runtime/node.js";
+import { silentLogger } from "../src/service/log.js";
+import type { NewPending } from "../src/store/types.js";
+import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
+import { load } from "./load.js";
+
+const root = new URL("..", import.meta.url);
+
+async function signMany(signer: NoteSigner, origin: string, n: number, tag: string): Promise<string[]> {
+  const time = Math.floor(Date.now() / 1000);
+  const out: string[] = [];
+  for (let i = 0; i < n; i += 256) {
+    const part = await Promise.all(
+      Array.from({ length: Math.min(256, n - i) }, (_, j) => signSubmission({ origin, digest: sha256(utf8(`${tag} ${i + j}`)), time }, signer)),
+    );
+    out.push(...part);
+  }
+  return out;
+}
+
+async function startServerProcess(dataDir: string) {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/service-server.ts", dataDir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return { child, ...(JSON.parse(line) as { url: string; bareUrl: string }) };
+}
+
+async function http(ctx: SuiteContext) {
+  ctx.section("HTTP on loopback (server in its own process; embedded default: 3 replicas, synchronous=FULL, seal every 1 s)");
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-"));
+  const server = await startServerProcess(dir);
+  try {
+    const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
+    const origin = ((await (await fetch(`${server.url}/v1/trust`)).json()) as { origin: string }).origin;
+    const seconds = 10 * ctx.timeScale;
+    const notes = await signMany(signer, origin, Math.ceil(8000 * seconds), "single");
+    const body = (i: number) => JSON.stringify({ submission: notes[i % notes.length] });
+
+    const bare = await load(server.bareUrl, (i) => ({ method: "POST", path: "/bare", body: body(i) }), { connections: 50, durationMs: seconds * 1000 });
+    ctx.note(`bare Hono JSON POST:          ${formatRate(bare.perSecond)} req/s, p50 ${formatMs(bare.p50Ms)}, p99 ${formatMs(bare.p99Ms)}`);
+    const single = await load(server.url, (i) => (i < notes.length ? { method: "POST", path: "/v1/anchors", body: body(i) } : undefined), {
+      connections: 50,
+      durationMs: seconds * 1000,
+    });
+    ctx.note(
+      `POST /v1/anchors (signed):    ${formatRate(single.perSecond)} req/s, p50 ${formatMs(single.p50Ms)}, p99 ${formatMs(single.p99Ms)}  statuses ${JSON.stringify(single.statuses)}`,
+    );
+
+    const batches = await signMany(signer, origin, 1000 * Math.ceil(60 * ctx.timeScale), "bulk");
+    const batchBody = (i: number) => JSON.stringify({ submissions: batches.slice(i * 1000, (i + 1) * 1000) });
+    const bulk = await load(server.url, (i) => ((i + 1) * 1000 <= batches.length ? { method: "POST", path: "/v1/anchors/batch", body: batchBody(i) } : undefined), {
+      connections: 4,
+      durationMs: seconds * 1000,
+    });
+    ctx.note(`POST /v1/anchors/batch ×1000: ${formatRate(bulk.perSecond * 1000)} entries/s (${formatRate(bulk.perSecond)} batches/s, p50 ${formatMs(bulk.p50Ms)})`);
+
+    // Let the backlog seal before timing latency from submit to receipt.
+    await new Promise((r) => setTimeout(r, 3000));
+    const waits: number[] = [];
+    const probes = await signMany(signer, origin, 15, "probe");
+    for (const note of probes) {
+      const t0 = performance.now();
+      const { id } = (await (await fetch(`${server.url}/v1/anchors`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ submission: note }) })).json()) as { id: string };
+      while ((await fetch(`${server.url}/v1/anchors/${id}/receipt`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
+      waits.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 137)); // spread submissions over the seal cycle
+    }
+    waits.sort((a, b) => a - b);
+    ctx.note(`submit → receipt (polling every 20 ms): median ${formatMs(waits[Math.floor(waits.length / 2)]!)}, max ${formatMs(waits.at(-1)!)} over ${waits.length}`);
+  } finally {
+    server.child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Well-formed signed entries inserted straight into pending, as the submit path would leave them. */
+async function pendingRows(signer: NoteSigner, origin: string, n: number, tag: string): Promise<NewPending[]> {
+  const notes = await signMany(signer, origin, n, tag);
+  const now = Math.floor(Date.now() / 1000);
+  return notes.map((entry, i) => ({ id: toHex(leafHash(utf8(entry))), entry, digest: toHex(sha256(utf8(`${tag} ${i}`))), client: "dev-client.localhost", receivedAt: now, promise: "" }));
+}
+
+async function seals(ctx: SuiteContext) {
+  ctx.section("Seal with three member replicas (embedded libSQL files, in-process)");
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-seal-"));
+  const node = await startNode({ env: { CAIRN_DATA_DIR: dir }, port: 0, sealTimer: false, log: silentLogger });
+  try {
+    const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
+    const { primary, config } = node.services.ctx;
+    for (const n of [10_000, 100_000]) {
+      const rows = await pendingRows(signer, config.origin, n, `seal ${n}`);
+      for (let i = 0; i < rows.length; i += 5000) await primary.insertPending(rows.slice(i, i + 5000));
+      const t0 = performance.now();
+      const report = await node.services.sealer.seal();
+      const ms = performance.now() - t0;
+      ctx.note(`seal of ${formatRate(n)} entries → block ${report.block?.height}, ${report.cosigners.length} cosignatures: ${formatMs(ms)} (${formatRate((n / ms) * 1000)} entries/s)`);
+    }
+  } finally {
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function bigBlockReceipts(ctx: SuiteContext) {
+  const n = ctx.timeScale < 1 ? 100_000 : 1_000_000;
+  ctx.section(`Receipts for entries of a ${formatRate(n)}-entry block (primary only, in-process server, 50 connections)`);
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-big-"));
+  const origin = "bench.localhost/log";
+  const node = await startNode({
+    env: {
+      CAIRN_ORIGIN: origin,
+      CAIRN_OPERATOR_KEY: formatSignerKey(origin, KEY_TYPE_ED25519, randomBytes(32)),
+      CAIRN_PRIMARY_URL: pathToFileURL(join(dir, "primary.db")).href,
+      CAIRN_ADMIN_TOKEN: randomBytes(16).toString("hex"),
+      CAIRN_BATCH_LIMIT: String(n),
+    },
+    port: 0,
+    sealTimer: false,
+    durability: "normal",
+    log: silentLogger,
+  });
+  try {
+    const { primary } = node.services.ctx;
+    // Entries shaped like real ones (same length), unsigned: receipts do not re-verify them.
+    const t0 = performance.now();
+    const ids: string[] = [];
+    for (let i = 0; i < n; i += 10_000) {
+      const rows: NewPending[] = [];
+      for (let j = i; j < Math.min(n, i + 10_000); j++) {
+        const entry = `cairn/submission/v1\n${origin}\n${toHex(sha256(utf8(String(j))))}\n1800000000\n\n— bench.localhost/client ${Buffer.from(sha256(utf8(`s${j}`))).toString("base64")}${"A".repeat(56)}\n`;
+        const id = toHex(leafHash(utf8(entry)));
+        ids.push(id);
+        rows.push({ id, entry, digest: id, client: "bench.localhost/client", receivedAt: 1_800_000_000, promise: "" });
+      }
+      await primary.insertPending(rows);
+    }
+    const t1 = performance.now();
+    await node.services.sealer.seal();
+    ctx.note(`setup: ${formatRate(n)} pending rows in ${formatMs(t1 - t0)}, sealed in ${formatMs(performance.now() - t1)}`);
+
+    let k = 12345;
+    const pick = () => ids[(k = (k * 1103515245 + 12345) % 2 ** 31) % ids.length]!;
+    const r = await load(node.url, () => ({ method: "GET", path: `/v1/anchors/${pick()}/receipt` }), { connections: 50, durationMs: 8000 * ctx.timeScale });
+    ctx.note(`GET /v1/anchors/{id}/receipt: ${formatRate(r.perSecond)} req/s, p50 ${formatMs(r.p50Ms)}, p99 ${formatMs(r.p99Ms)} ${JSON.stringify(r.statuses)}`);
+    const one = await load(node.url, () => ({ method: "GET", path: `/v1/anchors/${pick()}/receipt` }), { connections: 1, durationMs: 3000 * ctx.timeScale });
+    ctx.note(`  one connection (latency alone): p50 ${formatMs(one.p50Ms)}, p99 ${formatMs(one.p99Ms)}`);
+  } finally {
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export default defineSuite({
+  name: "service",
+  description: "the Node service: submissions over HTTP vs bare Hono, bulk, submit→receipt, seal 10k/100k with 3 replicas, receipts from a 1M block",
+  async run(ctx) {
+    await http(ctx);
+    await seals(ctx);
+    await bigBlockReceipts(ctx);
+  },
+});
