@@ -15,6 +15,7 @@ class UsageError extends Error {}
 const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   core: () => import("./core.js"),
   service: () => import("./service.js"),
+  worker: () => import("./worker.js"),
 };
 
 async function main(argv: readonly string[]): Promise<void> {

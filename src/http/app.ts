@@ -25,10 +25,18 @@ export interface AppOptions {
   readonly onInternalError?: (e: unknown) => void;
   /** Runs after a request (the Worker uses it to start a seal when entries wait too long). */
   readonly afterRequest?: (c: HonoContext) => void;
+  /**
+   * The submitter and sealer a request uses; by default those of `services`.
+   * The Worker gives each request its own (requestServices), as workerd
+   * forbids one request to wait on another's I/O, while the app and every
+   * other service stay built once per isolate.
+   */
+  readonly forRequest?: (c: HonoContext) => Pick<Services, "submitter" | "sealer">;
 }
 
 export function createApp(services: Services, options: AppOptions = {}) {
-  const { ctx, submitter, sealer, reads, clients } = services;
+  const { ctx, reads, clients } = services;
+  const forRequest = options.forRequest ?? (() => services);
   const { config } = ctx;
   const requests = ctx.metrics.counter("cairn_http_requests_total", "HTTP requests by route and status.");
   const logInternal = options.onInternalError ?? ((e: unknown) => ctx.log.error("internal", { error: String((e as Error)?.stack ?? e) }));
@@ -91,7 +99,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
     }),
     async (c) => {
       const { submission } = c.req.valid("json");
-      const r = await submitter.submit(submission);
+      const r = await forRequest(c).submitter.submit(submission);
       return c.json(r.ack, r.created ? 202 : 200);
     },
   );
@@ -109,7 +117,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
       if (submissions.length > config.maxBatchItems) {
         throw new CairnError("TOO_MANY_ITEMS", `a batch carries at most ${config.maxBatchItems} submissions; split it`);
       }
-      const results = await submitter.submitMany(submissions);
+      const results = await forRequest(c).submitter.submitMany(submissions);
       return c.json({ results: results.map((r) => ("error" in r ? r : { ...r.ack, created: r.created })) }, 200);
     },
   );
@@ -344,7 +352,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
       responses: { 200: json(S.SealReport, "What the seal did"), ...adminErrors },
     }),
     async (c) => {
-      const { block, head, final, cosigners, reason } = await sealer.seal();
+      const { block, head, final, cosigners, reason } = await forRequest(c).sealer.seal();
       return c.json({ ...(block ? { block } : {}), head, final, cosigners: [...cosigners], ...(reason ? { reason } : {}) }, 200);
     },
   );
@@ -353,7 +361,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   app.get("/healthz", async (c) => {
     try {
       const [head, pending] = await Promise.all([ctx.primary.head(), ctx.primary.pendingStats()]);
-      return c.json({ ok: true, origin: config.origin, blocks: head.size, pending: pending.count, queued: submitter.queued });
+      return c.json({ ok: true, origin: config.origin, blocks: head.size, pending: pending.count, queued: forRequest(c).submitter.queued });
     } catch (e) {
       c.header("Retry-After", String(RETRY_AFTER_SECONDS));
       return c.json({ ok: false, error: { code: "UNAVAILABLE", message: `primary database: ${(e as Error).message}` } }, 503);

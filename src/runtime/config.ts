@@ -7,20 +7,30 @@
  *   CAIRN_OPERATOR_KEY         PRIVATE+KEY+<origin>+… (type 0x01)
  *   CAIRN_PRIMARY_URL          libSQL URL of the primary (file:, libsql://, https://)
  *   CAIRN_PRIMARY_AUTH_TOKEN   its token, if remote
- *   CAIRN_MEMBERS              JSON: [{ "name", "cosignerKey", "url", "authToken"? }]
+ *   CAIRN_PRIMARY_D1           Worker only: the primary's D1 binding name, instead of the URL
+ *   CAIRN_MEMBERS              JSON: [{ "name", "cosignerKey", "url", "authToken"? }]; in the
+ *                              Worker a member may give { "d1": "<binding>" } instead of url
  *   CAIRN_QUORUM               cosignatures for finality (default: majority)
  *   CAIRN_SEAL_INTERVAL        seconds between seals, e.g. 1, 0.5, 250ms (default 1)
  *   CAIRN_BATCH_LIMIT          most entries per block (default 100000)
  *   CAIRN_MAX_SEAL_DELAY       seconds promised until sealing (default 60)
  *   CAIRN_ADMIN_TOKEN          bearer token of the admin routes (≥ 16 characters)
  *   CAIRN_CONFIG               path of a JSON file with the same keys (Node only; env wins)
+ *
+ * The Worker passes `worker` in the options: D1 bindings become available
+ * (checked to exist) and file: URLs are refused, as a Worker has no files.
  */
 import { CairnError } from "../core/errors.js";
 import { isValidKeyName, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey } from "../core/keys.js";
 import { majority } from "../core/trust.js";
-import { DEFAULTS, type CairnConfig, type DatabaseConfig, type MemberConfig } from "../service/config.js";
+import { DEFAULTS, type CairnConfig, type DatabaseConfig, type LibsqlDatabaseConfig, type MemberConfig } from "../service/config.js";
 
 export type Settings = Readonly<Record<string, string | undefined>>;
+
+export interface ParseOptions {
+  /** Set by the Worker runtime: which names are D1 bindings of this Worker. */
+  readonly worker?: { readonly isD1Binding: (name: string) => boolean };
+}
 
 function bad(setting: string, message: string): never {
   throw new CairnError("BAD_CONFIG", `${setting}: ${message}`);
@@ -51,11 +61,41 @@ export function parseInterval(name: string, v: string | undefined, fallbackMs: n
   return Math.round(ms);
 }
 
-function database(name: string, url: string, authToken: string | undefined): DatabaseConfig {
+function database(name: string, url: string, authToken: string | undefined, options: ParseOptions): DatabaseConfig {
   if (!/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/|:memory:)/.test(url)) {
     bad(name, `must be a libSQL URL (file:…, libsql://…, https://…), got ${JSON.stringify(url)}`);
   }
+  if (options.worker && /^(file:|:memory:)/.test(url)) {
+    bad(name, `a Worker has no files: use a D1 binding or a libsql:// / https:// URL, got ${JSON.stringify(url)}`);
+  }
   return authToken === undefined || authToken === "" ? { url } : { url, authToken };
+}
+
+/** A D1 binding name, where the runtime has D1 (the Worker) and the binding exists. */
+function d1Database(name: string, binding: string, options: ParseOptions): DatabaseConfig {
+  if (!options.worker) bad(name, "D1 bindings exist only in the Cloudflare Worker; on Node give a libSQL URL");
+  if (!options.worker.isD1Binding(binding)) {
+    bad(name, `this Worker has no D1 binding named ${JSON.stringify(binding)} (wrangler.toml [[d1_databases]] binding = "${binding}")`);
+  }
+  return { d1: binding };
+}
+
+/** The primary: CAIRN_PRIMARY_URL (libSQL) or, in the Worker, CAIRN_PRIMARY_D1. */
+function primaryDatabase(s: Settings, options: ParseOptions): DatabaseConfig {
+  const url = s.CAIRN_PRIMARY_URL?.trim() || undefined;
+  const d1 = s.CAIRN_PRIMARY_D1?.trim() || undefined;
+  if (url !== undefined && d1 !== undefined) bad("CAIRN_PRIMARY_D1", "set either CAIRN_PRIMARY_D1 or CAIRN_PRIMARY_URL, not both");
+  if (d1 !== undefined) return d1Database("CAIRN_PRIMARY_D1", d1, options);
+  if (url === undefined) {
+    bad(options.worker ? "CAIRN_PRIMARY_D1" : "CAIRN_PRIMARY_URL", options.worker ? "is required (a D1 binding name), or set CAIRN_PRIMARY_URL to a libSQL URL" : "is required");
+  }
+  return database("CAIRN_PRIMARY_URL", url, s.CAIRN_PRIMARY_AUTH_TOKEN, options);
+}
+
+/** For runtimes that open libSQL only (Node, tools): the libSQL settings, or a BAD_CONFIG naming `setting`. */
+export function libsqlDatabase(db: DatabaseConfig, setting = "database"): LibsqlDatabaseConfig {
+  if ("d1" in db) bad(setting, `D1 binding ${db.d1} can only be opened in the Worker`);
+  return db;
 }
 
 function signerKey(name: string, text: string, type: number, keyName?: string) {
@@ -70,45 +110,50 @@ function signerKey(name: string, text: string, type: number, keyName?: string) {
   return key;
 }
 
-function members(s: Settings): MemberConfig[] {
+function members(s: Settings, options: ParseOptions): MemberConfig[] {
   const raw = s.CAIRN_MEMBERS;
   if (raw === undefined || raw.trim() === "") return [];
   let list: unknown;
   try {
     list = JSON.parse(raw);
   } catch {
-    bad("CAIRN_MEMBERS", "must be a JSON array of { name, cosignerKey, url, authToken? }");
+    bad("CAIRN_MEMBERS", `must be a JSON array of { name, cosignerKey, url, authToken? }${options.worker ? ' (or { name, cosignerKey, d1 })' : ""}`);
   }
   if (!Array.isArray(list)) bad("CAIRN_MEMBERS", "must be a JSON array");
   const seen = new Set<string>();
   return list.map((m: unknown, i: number) => {
     const where = `CAIRN_MEMBERS[${i}]`;
     if (typeof m !== "object" || m === null) bad(where, "must be an object");
-    const { name, cosignerKey, url, authToken } = m as Record<string, unknown>;
+    const { name, cosignerKey, url, authToken, d1 } = m as Record<string, unknown>;
     if (typeof name !== "string" || !isValidKeyName(name)) bad(`${where}.name`, "must be a key name (no spaces, no '+')");
     if (seen.has(name)) bad(`${where}.name`, `${name} is listed twice`);
     seen.add(name);
     if (typeof cosignerKey !== "string") bad(`${where}.cosignerKey`, "is required");
     signerKey(`${where}.cosignerKey`, cosignerKey, KEY_TYPE_COSIGNATURE_V1, name);
-    if (typeof url !== "string") bad(`${where}.url`, "is required");
+    if (d1 !== undefined) {
+      if (url !== undefined) bad(`${where}.d1`, "give either d1 (a D1 binding) or url (libSQL), not both");
+      if (typeof d1 !== "string" || d1 === "") bad(`${where}.d1`, "must be the name of a D1 binding");
+      return { name, cosignerKey, database: d1Database(`${where}.d1`, d1, options) };
+    }
+    if (typeof url !== "string") bad(`${where}.url`, options.worker ? "is required (or d1: a D1 binding name)" : "is required");
     if (authToken !== undefined && typeof authToken !== "string") bad(`${where}.authToken`, "must be a string");
-    return { name, cosignerKey, database: database(`${where}.url`, url, authToken as string | undefined) };
+    return { name, cosignerKey, database: database(`${where}.url`, url, authToken as string | undefined, options) };
   });
 }
 
-export function parseConfig(s: Settings): CairnConfig {
+export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfig {
   const origin = required(s, "CAIRN_ORIGIN");
   if (!isValidKeyName(origin)) bad("CAIRN_ORIGIN", "must be a key name: no spaces, no '+' (e.g. cairn.example/log)");
   const operatorKey = required(s, "CAIRN_OPERATOR_KEY");
   signerKey("CAIRN_OPERATOR_KEY", operatorKey, KEY_TYPE_ED25519, origin);
-  const list = members(s);
+  const list = members(s, options);
   const quorum = integer(s, "CAIRN_QUORUM", list.length === 0 ? 0 : majority(list.length), list.length === 0 ? 0 : 1, list.length);
   const adminToken = required(s, "CAIRN_ADMIN_TOKEN");
   if (adminToken.length < 16) bad("CAIRN_ADMIN_TOKEN", "must be at least 16 characters");
   return {
     origin,
     operatorKey,
-    primary: database("CAIRN_PRIMARY_URL", required(s, "CAIRN_PRIMARY_URL"), s.CAIRN_PRIMARY_AUTH_TOKEN),
+    primary: primaryDatabase(s, options),
     members: list,
     quorum,
     sealIntervalMs: parseInterval("CAIRN_SEAL_INTERVAL", s.CAIRN_SEAL_INTERVAL, DEFAULTS.sealIntervalMs),

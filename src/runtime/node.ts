@@ -9,11 +9,11 @@ import { resolve } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "../http/app.js";
 import { systemClock, type Clock } from "../service/clock.js";
-import { createContext, createServices, type Services } from "../service/index.js";
+import { createContext, createServices, type DatabaseConfig, type Services } from "../service/index.js";
 import { jsonLogger, type Logger } from "../service/log.js";
 import type { FaultHook } from "../service/seal.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
-import { parseConfig, type Settings } from "./config.js";
+import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
 import { devSettings, type DevFiles } from "./dev-setup.js";
 
 export interface NodeOptions {
@@ -56,10 +56,10 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
   const { settings, dev } = settingsFrom(env);
   const config = parseConfig(settings);
   const log = options.log ?? jsonLogger();
-  const open = (db: { url: string; authToken?: string }) =>
-    openLibsqlStore({ ...db, ...(options.durability ? { durability: options.durability } : {}) });
-  const primary = await open(config.primary);
-  const replicas = await Promise.all(config.members.map((m) => open(m.database)));
+  const open = (db: DatabaseConfig, setting: string) =>
+    openLibsqlStore({ ...libsqlDatabase(db, setting), ...(options.durability ? { durability: options.durability } : {}) });
+  const primary = await open(config.primary, "CAIRN_PRIMARY_URL");
+  const replicas = await Promise.all(config.members.map((m, i) => open(m.database, `CAIRN_MEMBERS[${i}]`)));
   const ctx = createContext({ config, primary, replicas, clock: options.clock ?? systemClock, log });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   if (dev !== undefined) await services.clients.register(dev.clientVerifierKey);

@@ -4,11 +4,20 @@
  * services never see a string they would have to interpret.
  */
 
-export interface DatabaseConfig {
+/** A libSQL database. */
+export interface LibsqlDatabaseConfig {
   /** libSQL URL: `file:…` (embedded), `libsql://…` or `https://…` (Turso, sqld). */
   readonly url: string;
   readonly authToken?: string;
 }
+
+/** A Cloudflare D1 database, by the name of its binding (Worker only). */
+export interface D1DatabaseConfig {
+  readonly d1: string;
+}
+
+/** Where one role's database is; the runtime opens it (the services only ever see the store). */
+export type DatabaseConfig = LibsqlDatabaseConfig | D1DatabaseConfig;
 
 export interface MemberConfig {
   /** The member's cosigner name (C2SP key name). */

@@ -13,6 +13,7 @@ import { Submitter } from "./submit.js";
 export interface Services {
   readonly ctx: Context;
   readonly clients: ClientRegistry;
+  readonly chain: ChainView;
   readonly submitter: Submitter;
   readonly sealer: Sealer;
   readonly reads: Reads;
@@ -24,13 +25,31 @@ export function createServices(ctx: Context, options: { fault?: FaultHook } = {}
   return {
     ctx,
     clients,
+    chain,
     submitter: new Submitter(ctx, clients, chain),
     sealer: new Sealer(ctx, chain, options.fault),
     reads: new Reads(ctx, chain, clients),
   };
 }
 
+/**
+ * Services for one request, where requests must never wait on each other's
+ * I/O (workerd cancels a request that awaits what another request's I/O
+ * settles): its own submitter, whose group commit then groups only this
+ * request's submissions, and its own sealer; the context, client registry,
+ * chain view, reads, the backlog count and the rolling audit's place are
+ * shared, as they hold plain data only.
+ */
+export function requestServices(shared: Services): Services {
+  const { ctx, clients, chain } = shared;
+  return {
+    ...shared,
+    submitter: new Submitter(ctx, clients, chain, shared.submitter.backlog),
+    sealer: new Sealer(ctx, chain, undefined, shared.sealer.audits),
+  };
+}
+
 export type { Context, Member } from "./context.js";
 export { createContext } from "./context.js";
-export type { CairnConfig, DatabaseConfig, MemberConfig } from "./config.js";
+export type { CairnConfig, D1DatabaseConfig, DatabaseConfig, LibsqlDatabaseConfig, MemberConfig } from "./config.js";
 export { DEFAULTS } from "./config.js";

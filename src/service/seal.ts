@@ -48,7 +48,6 @@ export interface SealReport {
 
 export class Sealer {
   private running: Promise<SealReport> | undefined;
-  private readonly audits = new Map<string, AuditCursor>();
   private readonly seals;
   private readonly duration;
   private readonly pendingGauge;
@@ -59,6 +58,8 @@ export class Sealer {
     private readonly ctx: Context,
     private readonly chain: ChainView,
     private readonly fault: FaultHook = () => {},
+    /** Where each member's rolling audit resumes; sealers of one process or isolate share it. */
+    readonly audits: Map<string, AuditCursor> = new Map(),
   ) {
     const m = ctx.metrics;
     this.seals = m.counter("cairn_seals_total", "Seal runs, by outcome (block, idle, not_final, conflict, error).");

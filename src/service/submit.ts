@@ -31,6 +31,12 @@ export interface SubmitResult {
   readonly ack: AnchorAck;
 }
 
+/** Pending entries as last counted, and when (ms). */
+export interface Backlog {
+  count: number;
+  at: number;
+}
+
 export type BatchItemResult = SubmitResult | { readonly error: { readonly code: string; readonly message: string } };
 
 /** Rows per insert statement group; bounded so one huge burst still commits in reasonable slices. */
@@ -38,7 +44,7 @@ const MAX_GROUP = 2000;
 
 export class Submitter {
   private readonly commits: GroupCommit<NewPending, boolean>;
-  private backlog = { count: 0, at: 0 };
+  private backlogRead: Promise<void> | undefined;
   private readonly submitted;
   private readonly refused;
 
@@ -46,6 +52,8 @@ export class Submitter {
     private readonly ctx: Context,
     private readonly clients: ClientRegistry,
     private readonly chain: ChainView,
+    /** Entries waiting to be sealed, as last read; submitters of one process or isolate share it. */
+    readonly backlog: Backlog = { count: 0, at: 0 },
   ) {
     this.commits = new GroupCommit((items) => this.insert(items), ctx.config.maxQueuedSubmissions, MAX_GROUP);
     this.submitted = ctx.metrics.counter("cairn_submissions_total", "Submissions answered, by outcome (accepted, known).");
@@ -163,8 +171,14 @@ export class Submitter {
    * The count is read at most once a second and advanced locally between.
    */
   private async checkBacklog(): Promise<void> {
-    const now = Date.now();
-    if (now - this.backlog.at > 1000) this.backlog = { count: (await this.ctx.primary.pendingStats()).count, at: now };
+    if (Date.now() - this.backlog.at > 1000) {
+      // One read for all the submissions checked meanwhile (a batch checks all its items at once).
+      this.backlogRead ??= this.ctx.primary
+        .pendingStats()
+        .then(({ count }) => void Object.assign(this.backlog, { count, at: Date.now() }))
+        .finally(() => (this.backlogRead = undefined));
+      await this.backlogRead;
+    }
     if (this.backlog.count >= this.ctx.config.maxPendingEntries) {
       throw new CairnError("OVERLOADED", `${this.backlog.count} entries are waiting to be sealed; retry later`);
     }

@@ -1,20 +1,16 @@
 /**
  * The libSQL backend: `file:` databases for the embedded default and tests,
  * `libsql://` / `https://` URLs for sqld or Turso. Opens the client, tunes
- * embedded files, applies migrations/ and hands a SqlBackend to SqlStore.
- *
- * Writes bypass drizzle's `db.batch()` on purpose: that runs BEGIN DEFERRED,
- * and we want BEGIN IMMEDIATE (mode "write") so a writer takes the lock
- * before its first statement and waits on busy_timeout instead of failing
- * with SQLITE_BUSY when another process wrote in between; and the client's
- * LibsqlBatchError tells us which statement broke a constraint.
+ * embedded files, applies migrations/ and hands a SqlBackend
+ * (./libsql-backend.ts) to SqlStore. Node only: the Worker opens remote
+ * libSQL through ./libsql-web.ts.
  */
-import { createClient, LibsqlBatchError, LibsqlError, type Client, type InArgs } from "@libsql/client";
-import type { Query } from "drizzle-orm";
+import { createClient, type Client } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
-import { ConstraintViolation, SqlStore, type Row, type SqlBackend } from "./sql-store.js";
+import { libsqlBackend } from "./libsql-backend.js";
+import { SqlStore, type SqlBackend } from "./sql-store.js";
 
 /**
  * SQLite allows 32766 bound parameters per statement; staying a little under
@@ -96,30 +92,4 @@ async function applyMigrations(db: LibSQLDatabase, migrationsFolder: string): Pr
   } catch {
     await migrate(db, { migrationsFolder });
   }
-}
-
-function libsqlBackend(client: Client, db: LibSQLDatabase, maxParams: number): SqlBackend {
-  return {
-    db,
-    maxParams,
-    async writeBatch(statements: readonly Query[]): Promise<Row[][]> {
-      const stmts = statements.map((q) => ({ sql: q.sql, args: q.params as InArgs }));
-      try {
-        const results = await client.batch(stmts, "write");
-        return results.map((r) => r.rows as unknown as Row[]);
-      } catch (e) {
-        throw asConstraintViolation(e) ?? e;
-      }
-    },
-    close: () => client.close(),
-  };
-}
-
-/** SQLITE_CONSTRAINT and its extended codes (PRIMARYKEY, UNIQUE, TRIGGER, …). */
-function asConstraintViolation(e: unknown): ConstraintViolation | undefined {
-  if (!(e instanceof LibsqlError)) return undefined;
-  const code = e.extendedCode ?? e.code;
-  if (!code.startsWith("SQLITE_CONSTRAINT")) return undefined;
-  const index = e instanceof LibsqlBatchError ? e.statementIndex : undefined;
-  return new ConstraintViolation(index, e.message, { cause: e });
 }

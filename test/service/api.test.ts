@@ -24,6 +24,7 @@ import {
   generateKeyPair,
   merkleRoot,
 } from "../../src/core/index.js";
+import { badInputCases } from "./bad-input.js";
 import { anchor, clientKeys, document, registerClient, startCluster, submission, type Cluster, ORIGIN } from "./harness.js";
 
 let cluster: Cluster;
@@ -141,62 +142,19 @@ describe("bad input gets a clear 4xx and writes nothing", () => {
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
 
-  const cases: [string, () => Promise<string | object>, number, string, string?][] = [
-    ["malformed JSON", async () => "{not json", 400, "BAD_JSON"],
-    ["a body without submission", async () => ({ note: "x" }), 400, "BAD_REQUEST"],
-    ["a submission that is not a string", async () => ({ submission: 5 }), 400, "BAD_REQUEST"],
-    ["text that is not a signed note", async () => ({ submission: "hello\n" }), 400, "BAD_NOTE"],
-    ["a note whose text is not a submission", async () => ({ submission: await signNote("hello\n", [client.signer]) }), 400, "BAD_SUBMISSION"],
-    [
-      "a non-hex digest",
-      async () => ({ submission: await signNote(`cairn/submission/v1\n${ORIGIN}\n${"zz".repeat(32)}\n${cluster.clock.now()}\n`, [client.signer]) }),
-      400,
-      "BAD_DIGEST",
-    ],
-    ["another origin", async () => ({ submission: await submission(cluster, client, document("o"), { origin: "other.test/log" }) }), 400, "WRONG_ORIGIN"],
-    ["a time 10 minutes old", async () => ({ submission: await submission(cluster, client, document("t1"), { time: cluster.clock.now() - 600 }) }), 400, "STALE_TIME", "in the past"],
-    ["a time 10 minutes ahead", async () => ({ submission: await submission(cluster, client, document("t2"), { time: cluster.clock.now() + 600 }) }), 400, "STALE_TIME", "in the future"],
-    ["an unknown prev", async () => ({ submission: await submission(cluster, client, document("p"), { prev: sha256(utf8("nothing")) }) }), 400, "UNKNOWN_PREV"],
-    ["an unregistered client", async () => ({ submission: await submission(cluster, { signer: noteSigner(clientKeys("nobody.test").signerKey) }, document("u")) }), 403, "UNKNOWN_CLIENT"],
-    [
-      "a signature that does not verify",
-      async () => {
-        const note = await submission(cluster, client, document("s"));
-        return { submission: note.replace(/\n(\d+)\n\n/, (_, t) => `\n${Number(t) + 1}\n\n`) };
-      },
-      403,
-      "BAD_SIGNATURE",
-    ],
-    [
-      "another key under a registered name",
-      async () => ({ submission: await submission(cluster, { signer: noteSigner(generateKeyPair("app.test", sha256(utf8("impostor"))).signerKey) }, document("k")) }),
-      403,
-      "BAD_SIGNATURE",
-      "key id",
-    ],
-    ["an oversize body", async () => ({ submission: "x".repeat(3_000_000) }), 413, "TOO_LARGE"],
-  ];
-
-  for (const [name, body, status, code, words] of cases) {
-    it(`${name} → ${status} ${code}`, async () => {
+  const cases = badInputCases({ origin: ORIGIN, now: () => cluster.clock.now(), signer: () => client.signer, registeredName: "app.test" });
+  for (const c of cases) {
+    it(`${c.name} → ${c.status} ${c.code}`, async () => {
       const before = await pendingCount();
-      const res = await send(await body());
-      expect(res.status).toBe(status);
+      const res = await send(await c.body(), c.path);
+      expect(res.status).toBe(c.status);
       const json = await res.json();
-      expect(json.error.code).toBe(code);
+      expect(json.error.code).toBe(c.code);
       expect(json.error.message.length).toBeGreaterThan(10);
-      if (words) expect(json.error.message).toContain(words);
+      if (c.words) expect(json.error.message).toContain(c.words);
       expect(await pendingCount()).toBe(before);
     });
   }
-
-  it("too many batch items → 413 TOO_MANY_ITEMS, nothing written", async () => {
-    const before = await pendingCount();
-    const res = await send({ submissions: Array(1001).fill("x") }, "/v1/anchors/batch");
-    expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe("TOO_MANY_ITEMS");
-    expect(await pendingCount()).toBe(before);
-  });
 });
 
 describe("clients and admin", () => {

@@ -23,6 +23,7 @@ import {
   utf8,
 } from "../../src/core/index.js";
 import { createApp } from "../../src/http/app.js";
+import { libsqlDatabase } from "../../src/runtime/config.js";
 import { DEFAULTS, type CairnConfig } from "../../src/service/config.js";
 import { createContext, createServices, type Services } from "../../src/service/index.js";
 import { silentLogger } from "../../src/service/log.js";
@@ -115,8 +116,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "cairn-test-"));
   const clock = options.clock ?? new TestClock();
   const config = { ...clusterConfig(dir, options.members ?? 3, options.quorum), ...options.config };
-  const primary = await openLibsqlStore({ ...config.primary, durability: "normal" });
-  const replicas = await Promise.all(config.members.map(async (m) => new FaultyStore(await openLibsqlStore({ ...m.database, durability: "normal" }))));
+  const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal" });
+  const replicas = await Promise.all(config.members.map(async (m) => new FaultyStore(await openLibsqlStore({ ...libsqlDatabase(m.database), durability: "normal" }))));
   const ctx = createContext({ config, primary, replicas: replicas.map((r) => r.proxy()), clock, log: silentLogger });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   const app = createApp(services, { onInternalError: () => {} });

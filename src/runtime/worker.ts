@@ -1,0 +1,170 @@
+/**
+ * Cairn on Cloudflare Workers (DESIGN.md "Runtimes"): the same Hono app and
+ * services as Node; only the configuration source, the database openers and
+ * the seal trigger differ.
+ *
+ *  - Configuration: vars, secrets and D1 bindings from `env`, parsed once per
+ *    isolate by the same parseConfig as Node. A wrong setting answers every
+ *    request 500 BAD_CONFIG naming it (and fails every cron run), never a
+ *    half-working service.
+ *  - Databases: each role is a D1 binding (`CAIRN_PRIMARY_D1`, a member's
+ *    `"d1"`) or a libSQL URL reached over HTTP (Turso, sqld). Nothing here
+ *    imports Node modules or the embedded libSQL opener; the bundle test
+ *    checks that.
+ *  - Requests: workerd cancels a request that waits on I/O another request
+ *    started, so nothing that coordinates I/O between callers is shared:
+ *    each request (and cron event) gets its own submitter and sealer
+ *    (requestServices); the app, context, stores and data caches are per
+ *    isolate.
+ *  - Sealing: the cron trigger runs a seal; so does a request, in the
+ *    background (waitUntil), once the oldest pending entry is older than the
+ *    seal interval, so finality takes seconds, not a minute. Within an
+ *    isolate seals run one at a time (a request skips, a cron run waits);
+ *    across isolates the block's primary key and chain-link trigger let
+ *    exactly one seal append each height, whatever runs at once.
+ */
+import type { D1Database, ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
+import { isCairnError } from "../core/errors.js";
+import { createApp } from "../http/app.js";
+import { errorBody } from "../http/errors.js";
+import { systemClock } from "../service/clock.js";
+import { createContext, createServices, requestServices, type DatabaseConfig, type Services } from "../service/index.js";
+import { jsonLogger, type Logger } from "../service/log.js";
+import { openD1Store } from "../store/d1.js";
+import { openLibsqlWebStore } from "../store/libsql-web.js";
+import type { PrimaryStore } from "../store/types.js";
+import { parseConfig, type Settings } from "./config.js";
+
+/** Vars (strings, or JSON values from wrangler.toml), secrets (strings) and bindings. */
+export type Env = Readonly<Record<string, unknown>>;
+
+interface Instance {
+  readonly fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
+  /** A seal run by this cron event or request; `wait`: after one running in this isolate, else skipped. */
+  readonly seal: (wait: boolean) => Promise<void>;
+}
+
+type Built = { readonly ok: true; readonly instance: Instance } | { readonly ok: false; readonly code: string; readonly message: string };
+
+const log: Logger = jsonLogger();
+
+/** A seal taking longer than this is presumed dead (its request was cancelled) and no longer blocks the next. */
+const SEAL_STALE_MS = 60_000;
+const SEAL_POLL_MS = 25;
+
+// One per isolate: env does not change while an isolate lives (new vars or
+// secrets mean a new deployment, hence new isolates).
+let built: Built | undefined;
+
+function instance(env: Env): Built {
+  if (built === undefined) {
+    try {
+      built = { ok: true, instance: build(env) };
+    } catch (e) {
+      const known = isCairnError(e) && e.code === "BAD_CONFIG";
+      built = known ? { ok: false, code: "BAD_CONFIG", message: e.message } : { ok: false, code: "INTERNAL", message: "the Worker failed to start; see its logs" };
+      log.error("start_failed", { code: built.code, error: known ? e.message : String((e as Error)?.stack ?? e) });
+    }
+  }
+  return built;
+}
+
+function build(env: Env): Instance {
+  const config = parseConfig(settingsOf(env), { worker: { isD1Binding: (name) => isD1(env[name]) } });
+  const open = (db: DatabaseConfig) => ("d1" in db ? openD1Store(env[db.d1] as D1Database) : openLibsqlWebStore(db));
+  const primary = open(config.primary);
+  const ctx = createContext({ config, primary, replicas: config.members.map((m) => open(m.database)), clock: systemClock, log });
+  const shared = createServices(ctx);
+
+  let sealingSince = 0;
+  const sealing = () => Date.now() - sealingSince < SEAL_STALE_MS;
+  const seal = async (wait: boolean): Promise<void> => {
+    // A cron run waits for a seal running in this isolate to end, then seals
+    // what arrived since; it polls with its own timer, as awaiting the other
+    // run's promise would be waiting on another request's I/O.
+    if (wait) while (sealing()) await new Promise((r) => setTimeout(r, SEAL_POLL_MS));
+    else if (sealing()) return;
+    sealingSince = Date.now();
+    try {
+      await requestServices(shared).sealer.seal();
+    } finally {
+      sealingSince = 0;
+    }
+  };
+  const trigger = sealTrigger(shared, primary, seal);
+  const app = createApp(shared, { forRequest: () => requestServices(shared), afterRequest: (c) => trigger(c.executionCtx) });
+  return { seal, fetch: (request, env, ctx) => app.fetch(request, env, ctx) };
+}
+
+/**
+ * After a request, at most once per seal interval per isolate: look at the
+ * oldest pending entry (one small query) and seal in the background when it
+ * has waited a full interval — or when no checkpoint was ever published, so
+ * a fresh deployment answers /v1/checkpoint without waiting for the cron.
+ */
+function sealTrigger(services: Services, primary: PrimaryStore, seal: (wait: boolean) => Promise<void>): (ctx: Pick<ExecutionContext, "waitUntil">) => void {
+  const { config, clock } = services.ctx;
+  let nextCheckAt = 0;
+  let published = false;
+  const due = async (): Promise<boolean> => {
+    if (!published) {
+      published = (await primary.latestCheckpoint(0)) !== undefined;
+      if (!published) return true;
+    }
+    const { oldestReceivedAt } = await primary.pendingStats();
+    return oldestReceivedAt !== null && (clock.now() - oldestReceivedAt) * 1000 >= config.sealIntervalMs;
+  };
+  return (ctx) => {
+    const now = Date.now();
+    if (now < nextCheckAt) return;
+    nextCheckAt = now + config.sealIntervalMs;
+    ctx.waitUntil(
+      (async () => {
+        if (await due()) await seal(false);
+      })().catch(() => {
+        // The sealer logs its own failures; the next check or the cron retries.
+      }),
+    );
+  };
+}
+
+/**
+ * The settings parseConfig reads: strings as they are; JSON values given in
+ * wrangler.toml [vars] (tables, arrays, numbers) as JSON text; bindings
+ * (objects with methods) are not settings and are left out.
+ */
+function settingsOf(env: Env): Settings {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value === "string") out[key] = value;
+    else if (typeof value === "number" || typeof value === "boolean") out[key] = String(value);
+    else if (Array.isArray(value) || (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype)) {
+      out[key] = JSON.stringify(value);
+    }
+  }
+  return out;
+}
+
+function isD1(binding: unknown): binding is D1Database {
+  const b = binding as Partial<Record<"prepare" | "batch", unknown>> | null | undefined;
+  return typeof b === "object" && b !== null && typeof b.prepare === "function" && typeof b.batch === "function";
+}
+
+function failure(code: string, message: string): Response {
+  return new Response(JSON.stringify(errorBody(code, message)), { status: 500, headers: { "Content-Type": "application/json" } });
+}
+
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    const b = instance(env);
+    return b.ok ? b.instance.fetch(request, env, ctx) : failure(b.code, b.message);
+  },
+
+  scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): void {
+    const b = instance(env);
+    // Failing the event (rather than returning quietly) marks the cron run as
+    // failed in Cloudflare's dashboard and logs.
+    if (!b.ok) throw new Error(`${b.code}: ${b.message}`);
+    ctx.waitUntil(b.instance.seal(true));
+  },
+};
