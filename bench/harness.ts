@@ -107,7 +107,8 @@ export function machineFacts(): string[] {
 /** 3 significant digits, thousands separated: figures that read well in a table. */
 export function formatRate(x: number): string {
   if (!Number.isFinite(x)) return String(x);
-  if (x >= 1000) return Math.round(x).toLocaleString("en-US");
+  // toPrecision(3) of 999.6 would print "1.00e+3": round to an integer first there.
+  if (x >= 999.5) return Math.round(x).toLocaleString("en-US");
   return x.toPrecision(3);
 }
 
