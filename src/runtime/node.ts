@@ -13,6 +13,7 @@ import { createContext, createServices, type DatabaseConfig, type Services } fro
 import { jsonLogger, type Logger } from "../service/log.js";
 import type { FaultHook } from "../service/seal.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
+import { openThreadedStore } from "../store/threaded.js";
 import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
 import { devSettings, type DevFiles } from "./dev-setup.js";
 
@@ -28,6 +29,8 @@ export interface NodeOptions {
   /** Tests inject failures after seal steps. */
   readonly fault?: FaultHook;
   readonly durability?: Durability;
+  /** Embedded member replicas in worker threads (default true). */
+  readonly replicaThreads?: boolean;
 }
 
 export interface RunningNode {
@@ -56,10 +59,19 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
   const { settings, dev } = settingsFrom(env);
   const config = parseConfig(settings);
   const log = options.log ?? jsonLogger();
-  const open = (db: DatabaseConfig, setting: string) =>
-    openLibsqlStore({ ...libsqlDatabase(db, setting), ...(options.durability ? { durability: options.durability } : {}) });
-  const primary = await open(config.primary, "CAIRN_PRIMARY_URL");
-  const replicas = await Promise.all(config.members.map((m, i) => open(m.database, `CAIRN_MEMBERS[${i}]`)));
+  const settingsOf = (db: DatabaseConfig, setting: string) => ({
+    ...libsqlDatabase(db, setting),
+    ...(options.durability ? { durability: options.durability } : {}),
+  });
+  const primary = await openLibsqlStore(settingsOf(config.primary, "CAIRN_PRIMARY_URL"));
+  // Embedded replicas write in threads of their own, in parallel and off the
+  // request thread (src/store/threaded.ts); remote ones are network I/O already.
+  const replicas = await Promise.all(
+    config.members.map((m, i) => {
+      const db = settingsOf(m.database, `CAIRN_MEMBERS[${i}]`);
+      return db.url.startsWith("file:") && options.replicaThreads !== false ? openThreadedStore(db) : openLibsqlStore(db);
+    }),
+  );
   const ctx = createContext({ config, primary, replicas, clock: options.clock ?? systemClock, log });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   if (dev !== undefined) await services.clients.register(dev.clientVerifierKey);
