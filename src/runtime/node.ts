@@ -29,7 +29,7 @@ export interface NodeOptions {
   /** Tests inject failures after seal steps. */
   readonly fault?: FaultHook;
   readonly durability?: Durability;
-  /** Embedded member replicas in worker threads (default true). */
+  /** Embedded member replicas, and the seal's connection to an embedded primary, in worker threads (default true). */
   readonly replicaThreads?: boolean;
 }
 
@@ -72,8 +72,13 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
       return db.url.startsWith("file:") && options.replicaThreads !== false ? openThreadedStore(db) : openLibsqlStore(db);
     }),
   );
+  // The seal reaches an embedded primary through a second connection in its
+  // own thread, so the primary's write of each block does not stall requests
+  // either; the block's primary key keeps the two connections consistent.
+  const primaryDb = settingsOf(config.primary, "CAIRN_PRIMARY_URL");
+  const sealPrimary = primaryDb.url.startsWith("file:") && options.replicaThreads !== false ? await openThreadedStore(primaryDb) : undefined;
   const ctx = createContext({ config, primary, replicas, clock: options.clock ?? systemClock, log });
-  const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
+  const services = createServices(ctx, { ...(options.fault ? { fault: options.fault } : {}), ...(sealPrimary ? { sealPrimary } : {}) });
   if (dev !== undefined) await services.clients.register(dev.clientVerifierKey);
 
   const app = createApp(services);
@@ -105,7 +110,9 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
       clearTimeout(timer);
       await new Promise<void>((done) => server.close(() => done()));
       await services.submitter.drain();
+      await services.sealer.idle();
       primary.close();
+      sealPrimary?.close();
       for (const r of replicas) r.close();
     },
   };

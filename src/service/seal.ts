@@ -69,6 +69,11 @@ export class Sealer {
     this.sealedEntries = m.counter("cairn_sealed_entries_total", "Entries committed to blocks.");
   }
 
+  /** Resolves when no seal of this sealer is running (for shutdown). */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
   /** Runs one seal; concurrent calls in this process share the run in progress. */
   seal(): Promise<SealReport> {
     this.running ??= this.run().finally(() => (this.running = undefined));
