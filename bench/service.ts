@@ -112,7 +112,7 @@ async function seals(ctx: SuiteContext) {
       const rows = await pendingRows(signer, config.origin, n, `seal ${n}`);
       for (let i = 0; i < rows.length; i += 5000) await primary.insertPending(rows.slice(i, i + 5000));
       const t0 = performance.now();
-      const report = await node.services.sealer.seal();
+      const report = await node.sealer.seal();
       const ms = performance.now() - t0;
       ctx.note(`seal of ${formatRate(n)} entries → block ${report.block?.height}, ${report.cosigners.length} cosignatures: ${formatMs(ms)} (${formatRate((n / ms) * 1000)} entries/s)`);
     }
@@ -156,7 +156,7 @@ async function bigBlockReceipts(ctx: SuiteContext) {
       await primary.insertPending(rows);
     }
     const t1 = performance.now();
-    await node.services.sealer.seal();
+    await node.sealer.seal();
     ctx.note(`setup: ${formatRate(n)} pending rows in ${formatMs(t1 - t0)}, sealed in ${formatMs(performance.now() - t1)}`);
 
     let k = 12345;

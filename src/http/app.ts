@@ -10,6 +10,7 @@ import { fromHex, utf8, constantTimeEqual } from "../core/bytes.js";
 import { CairnError, isCairnError } from "../core/errors.js";
 import { ReceiptVerifier, stepsOf } from "../core/verify-receipt.js";
 import type { Services } from "../service/index.js";
+import type { SealRunner } from "../service/seal.js";
 import { errorResponse, RETRY_AFTER_SECONDS, toResponse } from "./errors.js";
 import * as S from "./schemas.js";
 
@@ -31,7 +32,7 @@ export interface AppOptions {
    * forbids one request to wait on another's I/O, while the app and every
    * other service stay built once per isolate.
    */
-  readonly forRequest?: (c: HonoContext) => Pick<Services, "submitter" | "sealer">;
+  readonly forRequest?: (c: HonoContext) => { readonly submitter: Services["submitter"]; readonly sealer: SealRunner };
 }
 
 export function createApp(services: Services, options: AppOptions = {}) {

@@ -14,6 +14,8 @@ import { jsonLogger, type Logger } from "../service/log.js";
 import type { FaultHook } from "../service/seal.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import { openThreadedStore } from "../store/threaded.js";
+import type { SealRunner } from "../service/seal.js";
+import { SealThread } from "./seal-runner.js";
 import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
 import { devSettings, type DevFiles } from "./dev-setup.js";
 
@@ -29,13 +31,15 @@ export interface NodeOptions {
   /** Tests inject failures after seal steps. */
   readonly fault?: FaultHook;
   readonly durability?: Durability;
-  /** Embedded member replicas, and the seal's connection to an embedded primary, in worker threads (default true). */
-  readonly replicaThreads?: boolean;
+  /** Seal in a worker thread (default true; off when `fault` or `clock` is given). */
+  readonly sealThread?: boolean;
 }
 
 export interface RunningNode {
   readonly url: string;
   readonly services: Services;
+  /** Runs seals: the seal thread, or services.sealer when sealing in this thread. */
+  readonly sealer: SealRunner;
   /** Present in the embedded default (no CAIRN_ORIGIN / CAIRN_CONFIG given). */
   readonly dev?: DevFiles;
   close(): Promise<void>;
@@ -63,56 +67,61 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
     ...libsqlDatabase(db, setting),
     ...(options.durability ? { durability: options.durability } : {}),
   });
+  // The seal runs in a thread of its own (./seal-thread.ts) unless a test
+  // needs it here: to inject faults, to move the clock, or to seal by hand
+  // with every store in this thread.
+  const inThread = options.fault !== undefined || options.clock !== undefined || options.sealThread === false;
   const primary = await openLibsqlStore(settingsOf(config.primary, "CAIRN_PRIMARY_URL"));
-  // Embedded replicas write in threads of their own, in parallel and off the
-  // request thread (src/store/threaded.ts); remote ones are network I/O already.
+  // Here the member stores serve the in-thread seal only; embedded ones write
+  // in threads of their own, in parallel and off the request thread.
   const replicas = await Promise.all(
     config.members.map((m, i) => {
       const db = settingsOf(m.database, `CAIRN_MEMBERS[${i}]`);
-      return db.url.startsWith("file:") && options.replicaThreads !== false ? openThreadedStore(db) : openLibsqlStore(db);
+      return inThread && db.url.startsWith("file:") ? openThreadedStore(db) : openLibsqlStore(db);
     }),
   );
-  // The seal reaches an embedded primary through a second connection in its
-  // own thread, so the primary's write of each block does not stall requests
-  // either; the block's primary key keeps the two connections consistent.
-  const primaryDb = settingsOf(config.primary, "CAIRN_PRIMARY_URL");
-  const sealPrimary = primaryDb.url.startsWith("file:") && options.replicaThreads !== false ? await openThreadedStore(primaryDb) : undefined;
   const ctx = createContext({ config, primary, replicas, clock: options.clock ?? systemClock, log });
-  const services = createServices(ctx, { ...(options.fault ? { fault: options.fault } : {}), ...(sealPrimary ? { sealPrimary } : {}) });
+  const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   if (dev !== undefined) await services.clients.register(dev.clientVerifierKey);
 
-  const app = createApp(services);
+  const sealThread = inThread
+    ? undefined
+    : await SealThread.start({ settings, timer: options.sealTimer !== false, ...(options.durability ? { durability: options.durability } : {}) }, services, log);
+  const sealer: SealRunner = sealThread ?? services.sealer;
+  const app = createApp(services, { forRequest: () => ({ submitter: services.submitter, sealer }) });
   const server: ServerType = await new Promise((ready) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? Number(env.PORT ?? 8787), hostname: options.host ?? env.HOST ?? "127.0.0.1" }, () => ready(s));
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
 
-  // The first seal publishes the size-0 checkpoint; then one seal per interval, never overlapping.
+  // The first seal publishes the size-0 checkpoint; then one seal per
+  // interval, never overlapping (the seal thread keeps its own timer).
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = async () => {
     try {
-      await services.sealer.seal();
+      await sealer.seal();
     } catch {
       // Logged by the sealer; the next tick retries.
     }
-    if (!stopped && options.sealTimer !== false) timer = setTimeout(tick, config.sealIntervalMs);
+    if (!stopped && inThread && options.sealTimer !== false) timer = setTimeout(tick, config.sealIntervalMs);
   };
   await tick();
 
   return {
     url,
     services,
+    sealer,
     ...(dev ? { dev } : {}),
     async close() {
       stopped = true;
       clearTimeout(timer);
       await new Promise<void>((done) => server.close(() => done()));
       await services.submitter.drain();
-      await services.sealer.idle();
+      await sealer.idle();
+      await sealThread?.stop();
       primary.close();
-      sealPrimary?.close();
       for (const r of replicas) r.close();
     },
   };

@@ -9,7 +9,6 @@ import type { Context } from "./context.js";
 import { Reads } from "./reads.js";
 import { Sealer, type FaultHook } from "./seal.js";
 import { Submitter } from "./submit.js";
-import type { PrimaryStore } from "../store/types.js";
 
 export interface Services {
   readonly ctx: Context;
@@ -20,26 +19,15 @@ export interface Services {
   readonly reads: Reads;
 }
 
-export interface ServiceOptions {
-  readonly fault?: FaultHook;
-  /**
-   * The primary as the sealer should reach it, when not ctx.primary: Node
-   * gives the seal its own connection in a worker thread, so a seal's writes
-   * never stall requests.
-   */
-  readonly sealPrimary?: PrimaryStore;
-}
-
-export function createServices(ctx: Context, options: ServiceOptions = {}): Services {
+export function createServices(ctx: Context, options: { fault?: FaultHook } = {}): Services {
   const chain = new ChainView(ctx);
   const clients = new ClientRegistry(ctx);
-  const sealCtx = options.sealPrimary === undefined ? ctx : { ...ctx, primary: options.sealPrimary };
   return {
     ctx,
     clients,
     chain,
     submitter: new Submitter(ctx, clients, chain),
-    sealer: new Sealer(sealCtx, chain, options.fault),
+    sealer: new Sealer(ctx, chain, options.fault),
     reads: new Reads(ctx, chain, clients),
   };
 }

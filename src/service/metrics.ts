@@ -18,6 +18,13 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 export class Metrics {
   private readonly series = new Map<string, Series>();
+  /** Series rendered elsewhere (the Node seal thread's registry), shown in place of ours of the same name. */
+  private external = "";
+
+  /** Adopts another registry's rendering; its series replace same-named ones of this registry. */
+  setExternal(text: string): void {
+    this.external = text;
+  }
 
   counter(name: string, help: string): (labels?: Labels, by?: number) => void {
     const s = this.define(name, help, "counter");
@@ -46,14 +53,16 @@ export class Metrics {
   /** The registry in Prometheus text format. */
   render(): string {
     const out: string[] = [];
+    const adopted = new Set([...this.external.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!));
     for (const [name, s] of this.series) {
+      if (adopted.has(name)) continue;
       out.push(`# HELP ${name} ${s.help}`, `# TYPE ${name} ${s.type}`);
       for (const [key, value] of s.values) {
         const [suffix, labels] = key.startsWith("_") ? splitSuffix(key) : ["", key];
         out.push(`${name}${suffix}${labels} ${value}`);
       }
     }
-    return out.join("\n") + "\n";
+    return out.join("\n") + "\n" + this.external;
   }
 
   private define(name: string, help: string, type: Series["type"], buckets?: readonly number[]): Series {

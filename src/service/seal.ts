@@ -46,7 +46,14 @@ export interface SealReport {
   readonly reason?: string;
 }
 
-export class Sealer {
+/** What runs seals: a Sealer here, or one in another thread (Node). */
+export interface SealRunner {
+  seal(): Promise<SealReport>;
+  /** Resolves when no seal is running (for shutdown). */
+  idle(): Promise<void>;
+}
+
+export class Sealer implements SealRunner {
   private running: Promise<SealReport> | undefined;
   private readonly seals;
   private readonly duration;

@@ -9,33 +9,14 @@
  * thread only posts the block. The result behaves exactly like the store it
  * wraps (the store contract suite runs against it).
  */
-import { createRequire } from "node:module";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import { CairnError, type ErrorCode } from "../core/errors.js";
 import type { LibsqlStoreOptions } from "./libsql.js";
+import { spawnModuleWorker } from "./spawn-worker.js";
 import type { Call, Reply } from "./store-thread.js";
 import type { PrimaryStore } from "./types.js";
 
-/**
- * Sources run through tsx here (npm start, the CLI, the tests); a worker
- * does not inherit tsx's loader, so its entry is loaded with tsx's API. A
- * compiled build (entry ending .js) is imported directly.
- */
-function spawn(options: LibsqlStoreOptions): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./store-thread.js", import.meta.url), { workerData: options });
-  const entry = new URL("./store-thread.ts", import.meta.url);
-  // tsx's ESM API, found from this package (an eval'd worker would resolve a
-  // bare specifier from the working directory instead).
-  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(path.join(tsxRoot, "dist/esm/api/index.mjs")).href;
-  const code = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(import.meta.url)}))`;
-  return new Worker(code, { eval: true, workerData: options });
-}
-
 export async function openThreadedStore(options: LibsqlStoreOptions): Promise<PrimaryStore> {
-  const worker = spawn(options);
+  const worker = spawnModuleWorker(new URL("./store-thread.ts", import.meta.url), options);
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let next = 1;
   let failed: Error | undefined;

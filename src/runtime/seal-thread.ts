@@ -1,0 +1,89 @@
+/**
+ * The seal of a Node instance, in a worker thread of its own.
+ *
+ * The embedded libSQL driver is synchronous and a seal does real work —
+ * reading the pending entries, hashing the batch tree, signing, cloning the
+ * block to each store, replicating, auditing a slice of each replica — so
+ * run on the request thread it stalls requests for its duration. Here it
+ * runs beside them with its own connections (the block's primary key keeps
+ * them consistent with the request thread's, as it does for two sealers).
+ *
+ * Messages in:  { type: "seal", id } (seal now), { type: "stop" }.
+ * Messages out: { type: "ready" }, { type: "report", id, report | error },
+ *               { type: "sealed", metrics } after every seal,
+ *               { type: "log", level, event, fields }, { type: "stopped" }.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { systemClock } from "../service/clock.js";
+import { createContext, createServices } from "../service/index.js";
+import type { Logger } from "../service/log.js";
+import { openLibsqlStore, type Durability } from "../store/libsql.js";
+import { openThreadedStore } from "../store/threaded.js";
+import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
+
+export interface SealThreadData {
+  readonly settings: Settings;
+  readonly durability?: Durability;
+  /** Seal every interval (false: only when asked). */
+  readonly timer: boolean;
+}
+
+const port = parentPort!;
+const data = workerData as SealThreadData;
+
+const log: Logger = Object.fromEntries(
+  (["info", "warn", "error"] as const).map((level) => [
+    level,
+    (event: string, fields: Record<string, unknown> = {}) => port.postMessage({ type: "log", level, event, fields }),
+  ]),
+) as unknown as Logger;
+
+const config = parseConfig(data.settings);
+const durability = data.durability ? { durability: data.durability } : {};
+const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary, "CAIRN_PRIMARY_URL"), ...durability });
+// Replicas still get threads of their own, so that they write in parallel.
+const replicas = await Promise.all(
+  config.members.map((m, i) => {
+    const db = { ...libsqlDatabase(m.database, `CAIRN_MEMBERS[${i}]`), ...durability };
+    return db.url.startsWith("file:") ? openThreadedStore(db) : openLibsqlStore(db);
+  }),
+);
+const ctx = createContext({ config, primary, replicas, clock: systemClock, log });
+const { sealer } = createServices(ctx);
+
+let stopped = false;
+let timer: NodeJS.Timeout | undefined;
+
+async function sealAndTell(): Promise<Awaited<ReturnType<typeof sealer.seal>>> {
+  try {
+    return await sealer.seal();
+  } finally {
+    port.postMessage({ type: "sealed", metrics: ctx.metrics.render() });
+  }
+}
+
+async function tick(): Promise<void> {
+  await sealAndTell().catch(() => undefined); // logged by the sealer; the next tick retries
+  if (!stopped && data.timer) timer = setTimeout(() => void tick(), config.sealIntervalMs);
+}
+
+port.on("message", async (message: { type: "seal"; id: number } | { type: "stop" }) => {
+  if (message.type === "seal") {
+    try {
+      port.postMessage({ type: "report", id: message.id, report: await sealAndTell() });
+    } catch (e) {
+      port.postMessage({ type: "report", id: message.id, error: (e as Error).message });
+    }
+    return;
+  }
+  stopped = true;
+  clearTimeout(timer);
+  await sealer.idle();
+  primary.close();
+  for (const r of replicas) r.close();
+  port.postMessage({ type: "stopped" });
+  port.close();
+});
+
+port.postMessage({ type: "ready" });
+if (data.timer) timer = setTimeout(() => void tick(), config.sealIntervalMs);

@@ -1,0 +1,51 @@
+/**
+ * `npm start`'s runtime as it runs: the embedded default in a temp data dir,
+ * the seal in its own worker thread. A submission gets sealed by the
+ * thread's timer, the thread's seal metrics show in /metrics, "seal now"
+ * reaches the thread, and close() ends everything.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { noteSigner, sha256, signSubmission, utf8, verifyReceipt } from "../../src/core/index.js";
+import { startNode, type RunningNode } from "../../src/runtime/node.js";
+import { silentLogger } from "../../src/service/log.js";
+
+let node: RunningNode;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "cairn-node-"));
+  node = await startNode({ env: { CAIRN_DATA_DIR: dir, CAIRN_SEAL_INTERVAL: "100ms" }, port: 0, durability: "normal", log: silentLogger });
+});
+afterAll(() => node.close());
+
+describe("Node runtime with the seal thread", () => {
+  it("seals a submission on the thread's timer; the receipt verifies", async () => {
+    const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
+    const trust = await (await fetch(`${node.url}/v1/trust`)).json();
+    const doc = utf8("sealed by the thread\n");
+    const submission = await signSubmission({ origin: trust.origin, digest: sha256(doc), time: Math.floor(Date.now() / 1000) }, signer);
+    const res = await fetch(`${node.url}/v1/anchors`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ submission }) });
+    expect(res.status).toBe(202);
+    const { id } = await res.json();
+    let receipt: Response;
+    const deadline = Date.now() + 10_000;
+    while ((receipt = await fetch(`${node.url}/v1/anchors/${id}/receipt`)).status !== 200) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await verifyReceipt(await receipt.json(), trust, { document: doc });
+  });
+
+  it("shows the thread's seal metrics once, and 'seal now' goes to the thread", async () => {
+    const token = readFileSync(join(dir, "admin-token"), "utf8").trim();
+    const report = await (await fetch(`${node.url}/v1/admin/seal`, { method: "POST", headers: { Authorization: `Bearer ${token}` } })).json();
+    expect(report).toMatchObject({ final: true, head: { size: 1 } });
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(metrics.match(/^# TYPE cairn_seals_total /gm)).toHaveLength(1);
+    expect(metrics).toMatch(/cairn_seals_total\{outcome="block"\} 1/);
+    expect(metrics).toMatch(/cairn_sealed_entries_total 1/);
+  });
+});
