@@ -480,8 +480,8 @@ describe("trees too big to build", () => {
   const level = [LEAVES[0]!];
   for (let k = 1; k <= 53; k++) level.push(nodeHash(level[k - 1]!, level[k - 1]!));
 
-  function rootOf(size: number, lo = 0): Uint8Array {
-    // MTH of [lo, lo + size) where lo is aligned: join the subtrees per set bit.
+  function rootOf(size: number): Uint8Array {
+    // MTH of the first `size` equal leaves: join the perfect subtrees per set bit.
     const parts: Uint8Array[] = [];
     for (let k = 53; k >= 0; k--) if (Math.floor(size / 2 ** k) % 2 === 1) parts.push(level[k]!);
     return parts.reduceRight((acc, h) => nodeHash(h, acc));

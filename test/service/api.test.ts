@@ -14,14 +14,12 @@ import {
   parseCheckpoint,
   parseNote,
   sha256,
-  signNote,
   toHex,
   utf8,
   verifyConsistency,
   verifyInclusion,
   verifyReceipt,
   blockHash,
-  generateKeyPair,
   merkleRoot,
 } from "../../src/core/index.js";
 import { badInputCases } from "./bad-input.js";
