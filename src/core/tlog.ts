@@ -121,6 +121,20 @@ export function appendRefs(size: number): NodeRef[] {
 }
 
 /**
+ * The complete subtrees that appending leaf `size` creates (those ending at
+ * that leaf), lowest level first: the refs of appendHashes' result, and what
+ * a store must copy to move one appended leaf elsewhere.
+ */
+export function appendedRefs(size: number): NodeRef[] {
+  return [{ level: 0, index: size }, ...appendRefs(size).map((_, i) => ({ level: i + 1, index: Math.floor(size / 2 ** (i + 1)) }))];
+}
+
+/** A ref as a map key. */
+export function refKey(ref: NodeRef): string {
+  return `${ref.level}/${ref.index}`;
+}
+
+/**
  * The new complete-subtree hashes (with refs) created by appending leaf `size`
  * with hash leafHash, given the hashes of appendRefs(size) in order: the leaf
  * itself first, then one per completed subtree, lowest level first.
@@ -130,14 +144,14 @@ export function appendHashes(
   leafHash: Uint8Array,
   hashes: readonly Uint8Array[],
 ): { ref: NodeRef; hash: Uint8Array }[] {
-  const refs = appendRefs(size);
-  checkHashes(hashes, refs.length, "appending a leaf");
+  const created = appendedRefs(size);
+  checkHashes(hashes, created.length - 1, "appending a leaf");
   checkHashes([leafHash], 1, "appending a leaf");
-  const out: { ref: NodeRef; hash: Uint8Array }[] = [{ ref: { level: 0, index: size }, hash: new Uint8Array(leafHash) }];
+  const out: { ref: NodeRef; hash: Uint8Array }[] = [{ ref: created[0]!, hash: new Uint8Array(leafHash) }];
   let h = leafHash;
-  for (let i = 0; i < refs.length; i++) {
-    h = nodeHash(hashes[i]!, h);
-    out.push({ ref: { level: i + 1, index: Math.floor(size / 2 ** (i + 1)) }, hash: h });
+  for (let i = 1; i < created.length; i++) {
+    h = nodeHash(hashes[i - 1]!, h);
+    out.push({ ref: created[i]!, hash: h });
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { parseCheckpoint } from "../core/checkpoint.js";
 import { leafHash, rootFromLevels, treeLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
 import { parseEntry } from "../core/submission.js";
-import { appendHashes, appendRefs, assembleTreeRoot, treeRootRefs } from "../core/tlog.js";
+import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
 import type { ChainStore } from "../store/types.js";
 
 export interface AuditReport {
@@ -69,17 +69,17 @@ export async function auditChain(
     if (!bytesEqual(rootFromLevels(levels, header.size), header.root)) return bad(height, "batch root does not match the entries");
     if (!bytesEqual(rootFromLevels(write.batchLevels, header.size), header.root)) return bad(height, "stored batch tree does not match the header");
 
-    const created = appendHashes(height, hash, appendRefs(height).map((r) => history.get(`${r.level}/${r.index}`)!));
+    const created = appendHashes(height, hash, appendRefs(height).map((r) => history.get(refKey(r))!));
     for (const [i, c] of created.entries()) {
       const stored = write.historyHashes[i];
       if (stored === undefined || !bytesEqual(stored.hash, c.hash)) return bad(height, "stored history hashes do not match the headers");
-      history.set(`${c.ref.level}/${c.ref.index}`, c.hash);
+      history.set(refKey(c.ref), c.hash);
     }
     entries += write.entries.length;
     prevHeader = block.header;
   }
 
-  const root = assembleTreeRoot(head.size, treeRootRefs(head.size).map((r) => history.get(`${r.level}/${r.index}`)!));
+  const root = assembleTreeRoot(head.size, treeRootRefs(head.size).map((r) => history.get(refKey(r))!));
   if (head.size > 0 && toHex(blockHash(prevHeader!)) !== head.hash) return bad(head.size - 1, "the store's head is not its last block");
   const checkpoint = await store.latestCheckpoint(0);
   if (checkpoint !== undefined && checkpoint.size === head.size) {

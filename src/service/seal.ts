@@ -23,7 +23,7 @@ import { fromHex, toHex } from "../core/bytes.js";
 import { formatCheckpoint } from "../core/checkpoint.js";
 import { rootFromLevels, treeLevels } from "../core/merkle.js";
 import { addSignatures, signNote } from "../core/note.js";
-import { appendHashes, appendRefs, assembleTreeRoot, treeRootRefs, type NodeRef } from "../core/tlog.js";
+import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
 import type { BlockWrite, CheckpointRecord, Head, PendingRecord, ReplicaStatusRecord } from "../store/types.js";
 import type { ChainView } from "./chain.js";
 import type { Context } from "./context.js";
@@ -225,7 +225,4 @@ export class Sealer implements SealRunner {
   }
 }
 
-function refKey(r: NodeRef): string {
-  return `${r.level}/${r.index}`;
-}
 

@@ -12,14 +12,14 @@
  */
 import { and, asc, count, desc, eq, gte, min, sql, type Query, type SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase, SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { blockHash, parseBlockHeader } from "../core/block.js";
+import { blockHash, parseBlockHeader, ZERO_HASH_HEX } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
 import { check } from "../core/errors.js";
 import { HASH_SIZE } from "../core/hash.js";
-import type { NodeRef } from "../core/tlog.js";
+import { appendedRefs, refKey, type NodeRef } from "../core/tlog.js";
 import { batchTiles, blocks, checkpoints, clients, entries, historyHashes, pending, replicaStatus, toUint8Array } from "./schema.js";
 import { bulkInsert, chunkByParams, placeholderRows } from "./bulk.js";
-import { describeRef, levelsToTiles, refKey, refsCreatedByLeaf, TILE_WIDTH, tilesToLevels, type Tile } from "./tiles.js";
+import { describeRef, levelsToTiles, TILE_WIDTH, tilesToLevels, type Tile } from "./tiles.js";
 import type {
   AppendResult,
   BlockRecord,
@@ -34,7 +34,6 @@ import type {
   ReplicaStatusRecord,
 } from "./types.js";
 
-export const ZERO_HASH = "0".repeat(64);
 
 /** Position plus the six columns of a pending row, per VALUES tuple. */
 const PENDING_WIDTH = 7;
@@ -156,7 +155,7 @@ export class SqlStore implements PrimaryStore {
 
   async head(): Promise<Head> {
     const row = await this.#reads.head.get();
-    return row === undefined ? { size: 0, hash: ZERO_HASH } : { size: row.height + 1, hash: row.hash };
+    return row === undefined ? { size: 0, hash: ZERO_HASH_HEX } : { size: row.height + 1, hash: row.hash };
   }
 
   async appendBlock(
@@ -269,7 +268,7 @@ export class SqlStore implements PrimaryStore {
         .where(eq(batchTiles.height, height))
         .orderBy(asc(batchTiles.level), asc(batchTiles.tile)),
     ]);
-    const refs = refsCreatedByLeaf(height);
+    const refs = appendedRefs(height);
     const hashes = await this.readHistoryHashes(refs);
     return {
       block,

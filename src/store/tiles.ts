@@ -61,35 +61,6 @@ function joinTiles(level: number, row: readonly Tile[]): Uint8Array {
   return out;
 }
 
-export function tileOf(ref: NodeRef): number {
-  return Math.floor(ref.index / TILE_WIDTH);
-}
-
-/** The hash of `ref` inside the tile holding it, or undefined if the tile is short. */
-export function hashInTile(hashes: Uint8Array, ref: NodeRef): Uint8Array | undefined {
-  const start = (ref.index % TILE_WIDTH) * HASH_BYTES;
-  if (start + HASH_BYTES > hashes.length) return undefined;
-  return hashes.slice(start, start + HASH_BYTES);
-}
-
-/**
- * The complete subtrees that end at leaf `leaf` of the history tree: the
- * hashes that appending that leaf creates, i.e. (k, ((leaf+1) >> k) - 1) for
- * every k such that the low k bits of leaf+1 are zero. Level 0 first.
- */
-export function refsCreatedByLeaf(leaf: number): NodeRef[] {
-  const refs: NodeRef[] = [];
-  const n = leaf + 1;
-  for (let k = 0; k < 53 && n % 2 ** k === 0; k++) {
-    refs.push({ level: k, index: Math.floor(n / 2 ** k) - 1 });
-  }
-  return refs;
-}
-
-export function refKey(ref: NodeRef): string {
-  return `${ref.level}/${ref.index}`;
-}
-
 export function describeRef(ref: NodeRef): string {
   return `(level ${ref.level}, index ${ref.index})`;
 }

@@ -14,7 +14,7 @@ import {
   signSubmission,
   type ErrorCode,
 } from "../../src/core/index.js";
-import { client, members, operator, ORIGIN, trust } from "./chain-fixture.js";
+import { client, members, ORIGIN, trust } from "./chain-fixture.js";
 
 const HEX = "ab".repeat(32);
 const B64 = "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";
@@ -118,5 +118,4 @@ describe("trust document", () => {
     ["quorum above the members", { ...trust, quorum: 4 }],
     ["quorum not an integer", { ...trust, quorum: 1.5 }],
   ])("rejects %s", (_, doc) => rejects(() => parseTrust(doc), "BAD_TRUST"));
-  it("names the operator key in the fixture", () => expect(trust.operatorKeys[0]).toBe(operator.verifierKey));
 });
