@@ -21,7 +21,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { newMiniflare } from "../test/worker/miniflare.js";
 import { noteSigner, sha256, signSubmission, utf8, type NoteSigner } from "../src/core/index.js";
 import { COMPATIBILITY_DATE, D1_DATABASES, ORIGIN, registerClient, settings, startWorkerd, THREE_D1_MEMBERS, type Workerd } from "../test/worker/harness.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
@@ -50,7 +51,7 @@ async function coldStart(ctx: SuiteContext): Promise<void> {
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     // The same four D1 bindings, so only the script differs.
-    const mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response('ok') }", compatibilityDate: COMPATIBILITY_DATE, cf: false, d1Databases: { ...D1_DATABASES } });
+    const mf = newMiniflare({ modules: true, script: "export default { fetch: () => new Response('ok') }", compatibilityDate: COMPATIBILITY_DATE, cf: false, d1Databases: { ...D1_DATABASES } });
     await mf.ready;
     trivial.push(performance.now() - t0);
     await (await mf.dispatchFetch("http://x/")).text();

@@ -13,13 +13,15 @@
  *  3. Runs `wrangler dev --local` on 127.0.0.1:8787 (the CLI's default
  *     server), registers the dev client once the Worker answers, and prints
  *     how to anchor a file and verify its receipt offline.
- * Extra arguments go to `wrangler dev` (e.g. `-- --port 8788`).
+ * Extra arguments go to `wrangler dev` and win over the script's own
+ * (e.g. `-- --ip 127.0.0.1 --port 8790`).
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { formatSignerKey, formatVerifierKey, generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey } from "../src/core/keys.js";
 import { majority, TRUST_VERSION, type Trust } from "../src/core/trust.js";
+import { wranglerDevArgs } from "./dev-worker-args.js";
 import { ROOT, runWrangler, spawnWrangler } from "./wrangler.js";
 
 const DEV_VARS = join(ROOT, ".dev.vars");
@@ -112,13 +114,11 @@ async function main(extra: readonly string[]): Promise<void> {
     console.error(`dev:worker: ${db}: ${/No migrations to apply/.test(run.stdout) ? "up to date" : "migrated"}`);
   }
 
-  const portFlag = extra.indexOf("--port");
-  const port = portFlag >= 0 ? Number(extra[portFlag + 1]) : 8787;
-  const child = spawnWrangler(["dev", "--local", "--ip", "127.0.0.1", ...(portFlag >= 0 ? [] : ["--port", String(port)]), "--test-scheduled", ...extra]);
+  const { args, base } = wranglerDevArgs(extra);
+  const child = spawnWrangler(args);
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
   child.on("exit", (code) => process.exit(code ?? 0));
 
-  const base = `http://127.0.0.1:${port}`;
   await waitForWorker(base, child);
   const client = parseSignerKey(readFileSync(CLIENT_KEY, "utf8").trim());
   const res = await fetch(`${base}/v1/admin/clients`, {

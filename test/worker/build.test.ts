@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { newMiniflare } from "./miniflare.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { bundleStats, runWrangler } from "../../scripts/wrangler.js";
 import { COMPATIBILITY_DATE } from "./harness.js";
@@ -46,7 +47,7 @@ describe("the Worker bundle", () => {
     const run = await runWrangler(["d1", "migrations", "apply", "cairn-primary", "--local", "--persist-to", persist], { offline: true });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const id = /database_name = "cairn-primary"\s*\ndatabase_id = "([^"]+)"/.exec(readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8"))![1]!;
-    const mf = new Miniflare({ modules: true, script: "export default {}", compatibilityDate: COMPATIBILITY_DATE, d1Databases: { DB: id }, d1Persist: join(persist, "v3", "d1") });
+    const mf = newMiniflare({ modules: true, script: "export default {}", compatibilityDate: COMPATIBILITY_DATE, d1Databases: { DB: id }, d1Persist: join(persist, "v3", "d1") });
     try {
       const db = await mf.getD1Database("DB");
       const { results } = await db.prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name").all<{ type: string; name: string }>();

@@ -57,13 +57,12 @@ describe("two isolates over the same databases", () => {
     const doc = document("sealed by a request");
     const { status, body } = await anchor(w, await submission(client, doc), "a");
     expect(status).toBe(202);
-    const started = Date.now();
-    // A client polling for its receipt, here through the other isolate.
+    // A client polling for its receipt, here through the other isolate; no
+    // cron runs in this test, so only a request-started seal can make it.
     const receipt = await eventually(async () => {
       const res = await w.request(`/v1/anchors/${body.id}/receipt`, { worker: "b" });
       return res.status === 200 ? res.json() : undefined;
-    }, 10_000, 250);
-    expect(Date.now() - started).toBeLessThan(5000);
+    });
     const verified = await verifyReceipt(receipt, await json("/v1/trust", "a"), { document: doc, clientKeys: [client.verifierKey] });
     expect([...verified.cosigners].sort()).toEqual(["m1.test", "m2.test"]);
   });

@@ -1,0 +1,202 @@
+/**
+ * Every script in package.json runs from a fresh clone (issue 7): each one
+ * is run here through npm, in a copy of the repository's tracked files (with
+ * this checkout's node_modules linked in: what a clone of this work tree
+ * would hold), so what a script writes — dist/,
+ * .dev.vars, regenerated docs — lands in the copy, not in the checkout.
+ * A script added to package.json without a check here fails the first test.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../scripts/wrangler.js";
+import { wranglerDevArgs } from "../scripts/dev-worker-args.js";
+import { startHranaServer } from "./worker/hrana-server.js";
+
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+
+/** Scripts not run here, and why. Every other script is run by a test below. */
+const NOT_RUN: Record<string, string> = {
+  test: "it is this suite",
+  typecheck: "`npm test` runs it before vitest (checked below)",
+};
+
+let copy: string;
+
+beforeAll(() => {
+  copy = mkdtempSync(join(tmpdir(), "cairn-scripts-"));
+  const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\0").filter((f) => f !== "");
+  for (const file of files) {
+    if (!existsSync(join(ROOT, file))) continue; // deleted in the work tree
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    cpSync(join(ROOT, file), join(copy, file));
+  }
+  symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"), "dir");
+});
+afterAll(() => rmSync(copy, { recursive: true, force: true }));
+
+interface Ran {
+  readonly code: number | null;
+  readonly out: string;
+}
+
+/** `npm run NAME -- ARGS` in the copy, to its end. */
+function npmRun(name: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn("npm", ["run", "--silent", name, ...(args.length > 0 ? ["--", ...args] : [])], { cwd: copy, env: { ...process.env, ...env } });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+/**
+ * A long-running script: started in a process group of its own, resolved
+ * once its output says it is up, then stopped with Ctrl-C (SIGINT to the
+ * group, as a terminal sends it).
+ */
+async function serve(name: string, args: readonly string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ out: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn("npm", ["run", "--silent", name, "--", ...args], { cwd: copy, env: { ...process.env, ...env }, detached: true });
+  let out = "";
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (ready.test(out)) resolve();
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    void exited.then((code) => reject(new Error(`npm run ${name} exited (${code}) before it was ready:\n${out}`)));
+  });
+  return {
+    out: () => out,
+    stop: async () => {
+      process.kill(-child.pid!, "SIGINT");
+      return exited;
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe("package.json scripts", () => {
+  it("are all accounted for: run by a test here, or named with the reason why not", () => {
+    const checked = ["build", "bench", "formats", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
+    expect(Object.keys(PACKAGE.scripts).sort()).toEqual([...checked, ...Object.keys(NOT_RUN)].sort());
+    expect(PACKAGE.scripts.test).toMatch(/^npm run typecheck && /);
+  });
+
+  it("build: compiles src/ to JavaScript that plain Node imports", async () => {
+    const ran = await npmRun("build");
+    expect(ran.code, ran.out).toBe(0);
+    const check = spawnSync(process.execPath, ["--input-type=module", "-e", "const m = await import('./dist/core/index.js'); console.log(m.toHex(m.sha256(new Uint8Array())))"], { cwd: copy, encoding: "utf8" });
+    expect(check.stdout.trim(), check.stderr).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    expect(existsSync(join(copy, "dist", "core", "index.d.ts"))).toBe(true);
+  });
+
+  it("bench: the entry point loads every suite (--list); the figures themselves take minutes and a quiet machine", async () => {
+    const ran = await npmRun("bench", ["--list"]);
+    expect(ran.code, ran.out).toBe(0);
+    expect(ran.out).toMatch(/^core /m);
+    expect(ran.out).toMatch(/^service /m);
+    expect(ran.out).toMatch(/^worker /m);
+    const wrong = await npmRun("bench", ["--no-such-flag"]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.out).toMatch(/unknown flag --no-such-flag/);
+  });
+
+  it("formats: regenerates docs/FORMATS.md byte for byte as committed", async () => {
+    const ran = await npmRun("formats");
+    expect(ran.code, ran.out).toBe(0);
+    expect(readFileSync(join(copy, "docs", "FORMATS.md"), "utf8")).toBe(readFileSync(join(ROOT, "docs", "FORMATS.md"), "utf8"));
+  });
+
+  it("db:generate: drizzle-kit finds the committed migrations in step with the schema", async () => {
+    const ran = await npmRun("db:generate");
+    expect(ran.code, ran.out).toBe(0);
+    expect(ran.out).toMatch(/No schema changes/);
+  });
+
+  it("db:migrate: migrates a libSQL database over HTTP, and explains its usage when called wrong", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cairn-migrate-"));
+    const server = await startHranaServer(join(dir, "remote.db"), "token-for-migrate");
+    try {
+      const ran = await npmRun("db:migrate", [server.url], { LIBSQL_AUTH_TOKEN: "token-for-migrate" });
+      expect(ran.code, ran.out).toBe(0);
+      expect(ran.out).toMatch(/is migrated \(0 blocks\)/);
+      const again = await npmRun("db:migrate", [server.url], { LIBSQL_AUTH_TOKEN: "token-for-migrate" });
+      expect(again.code, again.out).toBe(0);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const usage = await npmRun("db:migrate");
+    expect(usage.code).not.toBe(0);
+    expect(usage.out).toMatch(/usage: npm run db:migrate/);
+  });
+
+  it("build:worker: bundles the Worker offline", async () => {
+    const ran = await npmRun("build:worker");
+    expect(ran.code, ran.out).toBe(0);
+    expect(existsSync(join(copy, "dist", "worker", "worker.js"))).toBe(true);
+  });
+
+  it("wrangler: runs the pinned wrangler", async () => {
+    const ran = await npmRun("wrangler", ["--version"]);
+    expect(ran.code, ran.out).toBe(0);
+    expect(ran.out).toContain(JSON.parse(readFileSync(join(ROOT, "node_modules", "wrangler", "package.json"), "utf8")).version);
+  });
+
+  it("dev:worker: serves the Worker where the user's --ip and --port say, and stops on Ctrl-C", async () => {
+    const port = await freePort();
+    const dev = await serve("dev:worker", ["--ip", "127.0.0.1", "--port", String(port)], {}, /Anchor a document/);
+    try {
+      expect(dev.out()).toContain(`serving http://127.0.0.1:${port}`);
+      expect(dev.out()).toMatch(/dev client \S+ registered/);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(existsSync(join(copy, ".dev.vars"))).toBe(true);
+    } finally {
+      await dev.stop();
+    }
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  it("start: the embedded default serves on PORT and stops on Ctrl-C", async () => {
+    const port = await freePort();
+    const data = join(copy, "data-start");
+    const node = await serve("start", [], { PORT: String(port), CAIRN_DATA_DIR: data }, new RegExp(`http://127\\.0\\.0\\.1:${port}`));
+    try {
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(existsSync(join(data, "client.key"))).toBe(true);
+    } finally {
+      await node.stop();
+    }
+    expect(node.out()).toMatch(/SIGINT: finishing queued submissions and closing/);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe("dev:worker's command line", () => {
+  it("defaults to loopback and port 8787", () => {
+    expect(wranglerDevArgs([])).toEqual({ args: ["dev", "--local", "--ip", "127.0.0.1", "--port", "8787", "--test-scheduled"], base: "http://127.0.0.1:8787" });
+  });
+
+  it("lets the user's flags win, in either form", () => {
+    expect(wranglerDevArgs(["--ip", "127.0.0.2", "--port", "8790"])).toEqual({ args: ["dev", "--local", "--test-scheduled", "--ip", "127.0.0.2", "--port", "8790"], base: "http://127.0.0.2:8790" });
+    expect(wranglerDevArgs(["--port=9000"]).args).toEqual(["dev", "--local", "--ip", "127.0.0.1", "--test-scheduled", "--port=9000"]);
+    expect(wranglerDevArgs(["--ip=0.0.0.0"]).base).toBe("http://127.0.0.1:8787");
+  });
+});
