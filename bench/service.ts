@@ -6,7 +6,11 @@
  *  - bulk entries/s through POST /v1/anchors/batch;
  *  - time from submit to receipt at the default seal interval;
  *  - seal time for 10k and 100k pending entries with three member replicas;
- *  - receipts/s and p50 for entries of a 1M-entry block.
+ *  - receipts/s and p50 for entries of a 1M-entry block;
+ *  - finality: submit → receipt carrying a quorum of cosignatures made by the
+ *    member witness processes, idle and under ~1,000 submissions/s; a
+ *    witness's verification throughput on one core and the bytes it pulls
+ *    per entry.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,7 +20,23 @@ import { pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import { formatSignerKey, KEY_TYPE_ED25519, leafHash, noteSigner, sha256, signSubmission, toHex, utf8, type NoteSigner } from "../src/core/index.js";
+import {
+  ClientRegistry,
+  formatBlockHeader,
+  formatSignerKey,
+  generateKeyPair,
+  KEY_TYPE_ED25519,
+  leafHash,
+  merkleRoot,
+  noteSigner,
+  sha256,
+  signClientRecord,
+  signSubmission,
+  toHex,
+  utf8,
+  verifyBlock,
+  type NoteSigner,
+} from "../src/core/index.js";
 import { startNode } from "../src/runtime/node.js";
 import { silentLogger } from "../src/service/log.js";
 import type { NewPending } from "../src/store/types.js";
@@ -39,15 +59,19 @@ async function signMany(signer: NoteSigner, origin: string, n: number, tag: stri
 
 async function startServerProcess(dataDir: string) {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/service-server.ts", dataDir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"] });
+  // The witnesses' log lines share its stdout; the server's own line is the first JSON object.
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (l) => {
+      if (l.startsWith("{")) resolve(l);
+    });
     child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   return { child, ...(JSON.parse(line) as { url: string; bareUrl: string }) };
 }
 
 async function http(ctx: SuiteContext) {
-  ctx.section("HTTP on loopback (server in its own process; embedded default: 3 replicas, synchronous=FULL, seal every 1 s)");
+  ctx.section("HTTP on loopback (server in its own process; embedded default: 3 witness processes, synchronous=FULL, seal every 1 s)");
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-"));
   const server = await startServerProcess(dir);
   try {
@@ -94,6 +118,90 @@ async function http(ctx: SuiteContext) {
   }
 }
 
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Submit → receipt (final: a quorum of witness cosignatures), `n` probes spread over the seal cycle. */
+async function probeFinality(url: string, signer: NoteSigner, origin: string, n: number, tag: string): Promise<number[]> {
+  const waits: number[] = [];
+  const probes = await signMany(signer, origin, n, tag);
+  for (const note of probes) {
+    const t0 = performance.now();
+    const { id } = (await (await fetch(`${url}/v1/anchors`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ submission: note }) })).json()) as { id: string };
+    while ((await fetch(`${url}/v1/anchors/${id}/receipt`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
+    waits.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 113));
+  }
+  return waits.sort((a, b) => a - b);
+}
+
+async function finality(ctx: SuiteContext) {
+  ctx.section("Finality with member witnesses as processes of their own (embedded default, seal every 1 s, quorum 2 of 3)");
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-final-"));
+  const server = await startServerProcess(dir);
+  try {
+    const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
+    const origin = ((await (await fetch(`${server.url}/v1/trust`)).json()) as { origin: string }).origin;
+    const probes = Math.max(10, Math.round(40 * ctx.timeScale));
+    const idle = await probeFinality(server.url, signer, origin, probes, "final idle");
+    ctx.note(`idle: submit → final receipt median ${formatMs(percentile(idle, 0.5))}, p99 ${formatMs(percentile(idle, 0.99))} over ${idle.length}`);
+
+    // ~1,000 submissions/s in the background (open loop: 20 every 20 ms), probes meanwhile.
+    const background = await signMany(signer, origin, Math.ceil(1000 * (probes * 1.3 + 5)), "final load");
+    let sent = 0;
+    let failed = 0;
+    const timer = setInterval(() => {
+      for (let i = 0; i < 20 && sent < background.length; i++, sent++) {
+        void fetch(`${server.url}/v1/anchors`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ submission: background[sent] }) })
+          .then((r) => (r.status === 202 ? r.body?.cancel() : (failed++, r.body?.cancel())))
+          .catch(() => failed++);
+      }
+    }, 20);
+    const t0 = performance.now();
+    const loaded = await probeFinality(server.url, signer, origin, probes, "final loaded");
+    clearInterval(timer);
+    const rate = (sent / (performance.now() - t0)) * 1000;
+    ctx.note(`under ${formatRate(rate)} submissions/s: median ${formatMs(percentile(loaded, 0.5))}, p99 ${formatMs(percentile(loaded, 0.99))} over ${loaded.length}; ${failed} background submissions not accepted`);
+
+    // What a witness pulls: the entries pages of the newest blocks, per entry.
+    const head = ((await (await fetch(`${server.url}/healthz`)).json()) as { blocks: number }).blocks;
+    let bytes = 0;
+    let entries = 0;
+    for (let h = Math.max(0, head - 5); h < head; h++) {
+      bytes += (await (await fetch(`${server.url}/v1/blocks/${h}`)).text()).length;
+      for (let offset: number | null = 0; offset !== null; ) {
+        const page = await (await fetch(`${server.url}/v1/blocks/${h}/entries?offset=${offset}&limit=1000`)).text();
+        bytes += page.length;
+        const parsed = JSON.parse(page) as { entries: unknown[]; next: number | null };
+        entries += parsed.entries.length;
+        offset = parsed.next;
+      }
+    }
+    ctx.note(`a witness pulls ${formatRate(bytes / Math.max(1, entries))} bytes per entry (JSON pages of 1,000 and the header, last ${Math.min(5, head)} blocks)`);
+  } finally {
+    server.child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function witnessVerification(ctx: SuiteContext) {
+  ctx.section("A witness verifying a block (core/verify-block.ts, in-process, one core)");
+  const origin = "bench.localhost/log";
+  const operator = generateKeyPair(origin, sha256(utf8("bench operator")), KEY_TYPE_ED25519);
+  const client = generateKeyPair("bench.localhost/client", sha256(utf8("bench client")), KEY_TYPE_ED25519);
+  const record = await signClientRecord({ origin, action: "register", key: client.verifierKey, time: 1_800_000_000 }, noteSigner(operator.signerKey));
+  const n = ctx.timeScale < 1 ? 5_000 : 20_000;
+  const entries = [record, ...(await signMany(noteSigner(client.signerKey), origin, n, "verify"))];
+  const leaves = new Uint8Array(entries.length * 32);
+  entries.forEach((e, i) => leaves.set(leafHash(utf8(e)), i * 32));
+  const header = formatBlockHeader({ origin, height: 0, prevHash: new Uint8Array(32), size: entries.length, root: merkleRoot(entries.map((e) => leafHash(utf8(e)))), sealedAt: Math.floor(Date.now() / 1000) });
+  const t0 = performance.now();
+  await verifyBlock(undefined, header, entries, ClientRegistry.empty(), { origin, operatorKeys: [operator.verifierKey], now: Math.floor(Date.now() / 1000), maxSkewSeconds: 60, timeWindowSeconds: 1e9 });
+  const ms = performance.now() - t0;
+  ctx.note(`verifyBlock of ${formatRate(entries.length)} entries: ${formatMs(ms)} (${formatRate((entries.length / ms) * 1000)} entries/s; every client signature checked)`);
+}
+
 /** Well-formed signed entries inserted straight into pending, as the submit path would leave them. */
 async function pendingRows(signer: NoteSigner, origin: string, n: number, tag: string): Promise<NewPending[]> {
   const notes = await signMany(signer, origin, n, tag);
@@ -102,7 +210,7 @@ async function pendingRows(signer: NoteSigner, origin: string, n: number, tag: s
 }
 
 async function seals(ctx: SuiteContext) {
-  ctx.section("Seal with three member replicas (embedded libSQL files, in-process)");
+  ctx.section("Seal, cosigned by three member witness processes (embedded libSQL files)");
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-seal-"));
   const node = await startNode({ env: { CAIRN_DATA_DIR: dir }, port: 0, sealTimer: false, log: silentLogger });
   try {
@@ -173,9 +281,11 @@ async function bigBlockReceipts(ctx: SuiteContext) {
 
 export default defineSuite({
   name: "service",
-  description: "the Node service: submissions over HTTP vs bare Hono, bulk, submit→receipt, seal 10k/100k with 3 replicas, receipts from a 1M block",
+  description: "the Node service: submissions over HTTP vs bare Hono, bulk, submit→receipt, finality with witness processes, witness verification, seal 10k/100k, receipts from a 1M block",
   async run(ctx) {
     await http(ctx);
+    await finality(ctx);
+    await witnessVerification(ctx);
     await seals(ctx);
     await bigBlockReceipts(ctx);
   },

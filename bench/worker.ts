@@ -1,8 +1,22 @@
 /**
  * Edge benchmarks (issue 4): the Worker bundle under local workerd
  * (Miniflare 3, the runtime `wrangler dev` uses) with a D1 primary and three
- * D1 member replicas, next to the Node runtime measured the same way in the
+ * member witnesses, next to the Node runtime measured the same way in the
  * same run.
+ *
+ * What changed with the member witnesses (the operator no longer holds
+ * members' keys nor writes their replicas): the Worker no longer writes three
+ * member D1 databases in each seal; it asks each member's witness over HTTP
+ * (C2SP tlog-witness add-checkpoint), and each witness reads the new block
+ * back from the Worker, verifies every entry and stores it in its own libSQL
+ * file before cosigning. The witnesses run in this process, started as
+ * test/worker/harness.ts starts them (startMember on 127.0.0.1), so their
+ * verification shares this process's core with the load generator. The
+ * figures keep their meaning: submissions/s and receipts/s are the Worker's
+ * routes; "cron seals" is still the time from pending to final per block,
+ * which now includes the witnesses' reads and checks instead of the member
+ * D1 writes. On Node the embedded default's witnesses are processes of
+ * their own (src/runtime/dev-members.ts).
  *
  *  - bundle: size as `wrangler deploy --dry-run` builds it, gzipped;
  *  - cold start: workerd start with the bundle (parse and compile included)
@@ -10,7 +24,8 @@
  *    keys imported, first D1 queries) and a warm one;
  *  - signed submissions/s and receipts/s over workerd's HTTP socket, and the
  *    same on Node (embedded libSQL, its own process), 32 connections;
- *  - entries/s through the batch route; a seal of a full D1 block.
+ *  - entries/s through the batch route; cron seals of full blocks (D1, then
+ *    the witnesses' reads and checks).
  * Local workerd runs on this machine's cores beside the load generator and
  * its D1 is SQLite in the same process: these are not Cloudflare's numbers,
  * only a comparison of the two runtimes on one machine.
@@ -24,7 +39,7 @@ import { performance } from "node:perf_hooks";
 import type { Miniflare } from "miniflare";
 import { newMiniflare } from "../test/worker/miniflare.js";
 import { noteSigner, sha256, signSubmission, utf8, type NoteSigner } from "../src/core/index.js";
-import { COMPATIBILITY_DATE, D1_DATABASES, ORIGIN, registerClient, settings, startWorkerd, THREE_D1_MEMBERS, type Workerd } from "../test/worker/harness.js";
+import { COMPATIBILITY_DATE, D1_DATABASES, makeWitnesses, ORIGIN, registerClient, settings, startWorkerd, type Workerd } from "../test/worker/harness.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
 import { load, type LoadResult } from "./load.js";
 
@@ -50,7 +65,7 @@ async function coldStart(ctx: SuiteContext): Promise<void> {
   const trivial: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    // The same four D1 bindings, so only the script differs.
+    // The same D1 binding (the primary's), so only the script differs.
     const mf = newMiniflare({ modules: true, script: "export default { fetch: () => new Response('ok') }", compatibilityDate: COMPATIBILITY_DATE, cf: false, d1Databases: { ...D1_DATABASES } });
     await mf.ready;
     trivial.push(performance.now() - t0);
@@ -62,7 +77,8 @@ async function coldStart(ctx: SuiteContext): Promise<void> {
   const warms: number[] = [];
   let bundleLine = "";
   for (let i = 0; i < runs; i++) {
-    const w = await startWorkerd([{ name: "cairn", bindings: settings(THREE_D1_MEMBERS) }]);
+    const witnesses = await makeWitnesses(3);
+    const w = await startWorkerd([{ name: "cairn", bindings: settings(witnesses) }], { witnesses });
     try {
       bundleLine = `bundle: ${kib(w.bundle.bytes)}, ${kib(w.bundle.gzipBytes)} gzipped (budget 1024 KiB)`;
       starts.push(w.startMs);
@@ -116,9 +132,10 @@ async function throughput(ctx: SuiteContext, t: Target): Promise<{ submit: LoadR
 }
 
 async function worker(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts: LoadResult }> {
-  ctx.section(`Through the Worker (local workerd, D1 primary + 3 D1 members, seal interval 1 s, blocks ≤ 2,000 entries, ${CONNECTIONS} connections)`);
+  ctx.section(`Through the Worker (local workerd, D1 primary + 3 member witnesses in this process, seal interval 1 s, blocks ≤ 2,000 entries, ${CONNECTIONS} connections)`);
   // As wrangler.toml deploys it: blocks of at most 2,000 entries (one D1 batch each).
-  const w: Workerd = await startWorkerd([{ name: "cairn", bindings: settings(THREE_D1_MEMBERS, { CAIRN_BATCH_LIMIT: "2000" }) }]);
+  const witnesses = await makeWitnesses(3);
+  const w: Workerd = await startWorkerd([{ name: "cairn", bindings: settings(witnesses, { CAIRN_BATCH_LIMIT: "2000" }) }], { witnesses });
   try {
     const client = await registerClient(w);
     await w.scheduled();
@@ -132,7 +149,8 @@ async function worker(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts
     );
     ctx.note(`Worker: POST /v1/anchors/batch ×1000   ${formatRate(bulk.perSecond * 1000)} entries/s (p50 ${formatMs(bulk.p50Ms)} a batch) ${JSON.stringify(bulk.statuses)}`);
 
-    // Whatever is still pending, sealed by cron runs of CAIRN_BATCH_LIMIT (2000) entries.
+    // Whatever is still pending, sealed by cron runs of CAIRN_BATCH_LIMIT (2000) entries; each run
+    // ends when every witness has answered (a quorum makes the block final; the third is awaited too).
     let blocks = 0;
     let entries = 0;
     const t0 = performance.now();
@@ -145,7 +163,7 @@ async function worker(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts
       entries += before.pending - after.pending;
     }
     const ms = performance.now() - t0;
-    if (blocks > 0) ctx.note(`Worker: cron seals on D1: ${blocks} blocks, ${formatRate(entries)} entries in ${formatMs(ms)} (${formatRate((entries / ms) * 1000)} entries/s, ${formatMs(ms / blocks)} a block)`);
+    if (blocks > 0) ctx.note(`Worker: cron seals (D1 + witnesses): ${blocks} blocks, ${formatRate(entries)} entries in ${formatMs(ms)} (${formatRate((entries / ms) * 1000)} entries/s, ${formatMs(ms / blocks)} a block)`);
     return result;
   } finally {
     await w.close();
@@ -153,12 +171,14 @@ async function worker(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts
 }
 
 async function node(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts: LoadResult }> {
-  ctx.section(`The same on Node (embedded libSQL, 3 replicas, synchronous=FULL, own process, ${CONNECTIONS} connections)`);
+  ctx.section(`The same on Node (embedded libSQL, synchronous=FULL, own process, 3 member witnesses in processes of their own, ${CONNECTIONS} connections)`);
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-edge-node-"));
   const child = spawn(process.execPath, ["--import", "tsx", "bench/service-server.ts", dir], { cwd: new URL("..", import.meta.url), stdio: ["ignore", "pipe", "inherit"] });
   try {
     const info = await new Promise<{ url: string }>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once("line", (l) => resolve(JSON.parse(l) as { url: string }));
+      // The embedded default's witnesses print to the same stdout, each line prefixed with the
+      // member's name; the server's one line is the JSON one. Lines after it are read and dropped.
+      createInterface({ input: child.stdout! }).on("line", (l) => l.startsWith("{") && resolve(JSON.parse(l) as { url: string }));
       child.once("exit", (code) => reject(new Error(`node server exited with ${code}`)));
     });
     const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
@@ -172,7 +192,7 @@ async function node(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts: 
 
 export default defineSuite({
   name: "worker",
-  description: "the Worker under local workerd: bundle size, cold start, submissions/s and receipts/s next to Node, batch entries/s, D1 seals",
+  description: "the Worker under local workerd: bundle size, cold start, submissions/s and receipts/s next to Node, batch entries/s, seals (D1 + member witnesses)",
   async run(ctx) {
     await coldStart(ctx);
     const w = await worker(ctx);

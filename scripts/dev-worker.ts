@@ -3,14 +3,17 @@
  * offline and without a Cloudflare account.
  *
  *  1. On first run, writes `.dev.vars` (the local stand-in for `wrangler
- *     secret put`, git-ignored) with fresh random dev keys: operator, three
- *     member cosigners, admin token; plus, in .wrangler/cairn-dev/, a dev
- *     client key for the CLI and the trust document those keys make (pinned
- *     here, not fetched from the server it vouches for). Later runs reuse
- *     them. An existing .dev.vars is never touched.
- *  2. Applies migrations/ to the four local D1 databases of wrangler.toml
+ *     secret put`, git-ignored) with fresh random dev keys: operator and
+ *     admin token; plus, in .wrangler/cairn-dev/, a dev client key for the
+ *     CLI. Later runs reuse them. An existing .dev.vars is never touched.
+ *  2. Starts three member witnesses as processes of their own (each with
+ *     its own key and replica in .wrangler/cairn-dev/members/<name>/, on the
+ *     ports after the Worker's), and hands the Worker their public keys and
+ *     URLs as CAIRN_MEMBERS (`--var`); writes the trust document those keys
+ *     make (pinned here, not fetched from the server it vouches for).
+ *  3. Applies migrations/ to the local primary D1 database of wrangler.toml
  *     (`wrangler d1 migrations apply <db> --local`).
- *  3. Runs `wrangler dev --local` on 127.0.0.1:8787 (the CLI's default
+ *  4. Runs `wrangler dev --local` on 127.0.0.1:8787 (the CLI's default
  *     server), registers the dev client once the Worker answers, and prints
  *     how to anchor a file and verify its receipt offline.
  * Extra arguments go to `wrangler dev` and win over the script's own
@@ -19,7 +22,9 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { formatSignerKey, formatVerifierKey, generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey } from "../src/core/keys.js";
+import { formatSignerKey, formatVerifierKey, generateKeyPair, KEY_TYPE_ED25519, parseSignerKey } from "../src/core/keys.js";
+import { startDevMembers } from "../src/runtime/dev-members.js";
+import { DEV_MEMBERS } from "../src/runtime/dev-setup.js";
 import { majority, TRUST_VERSION, type Trust } from "../src/core/trust.js";
 import { wranglerDevArgs } from "./dev-worker-args.js";
 import { ROOT, runWrangler, spawnWrangler } from "./wrangler.js";
@@ -30,7 +35,7 @@ const CLIENT_KEY = join(DEV_DIR, "client.key");
 const TRUST = join(DEV_DIR, "cairn-trust.json");
 const DEV_ORIGIN = "cairn.localhost/worker-dev";
 const DEV_CLIENT = "dev-client.localhost";
-const DATABASES = ["cairn-primary", "cairn-member-1", "cairn-member-2", "cairn-member-3"];
+const DATABASES = ["cairn-primary"];
 
 /** dotenv text: single quotes keep JSON's double quotes as they are. */
 function dotenvLine(key: string, value: string): string {
@@ -50,35 +55,31 @@ function ensureDevFiles(): { created: boolean } {
   if (existsSync(DEV_VARS)) return { created: false };
 
   const operatorKey = formatSignerKey(DEV_ORIGIN, KEY_TYPE_ED25519, randomBytes(32));
-  const members = [1, 2, 3].map((i) => {
-    const name = `member-${i}.localhost`;
-    return { name, cosignerKey: formatSignerKey(name, KEY_TYPE_COSIGNATURE_V1, randomBytes(32)), d1: `MEMBER_${i}` };
-  });
   const lines = [
     "# Made by `npm run dev:worker` for local development only: random dev keys,",
     "# never used anywhere else. Deployed Workers get their secrets from",
     "# `wrangler secret put` (docs/DEPLOY-CLOUDFLARE.md). Values here override",
-    "# wrangler.toml [vars] under `wrangler dev`.",
+    "# wrangler.toml [vars] under `wrangler dev`. The members' witnesses keep",
+    "# their own keys; the script passes their public keys as CAIRN_MEMBERS.",
     dotenvLine("CAIRN_ORIGIN", DEV_ORIGIN),
     dotenvLine("CAIRN_OPERATOR_KEY", operatorKey),
     dotenvLine("CAIRN_ADMIN_TOKEN", randomBytes(24).toString("base64url")),
-    dotenvLine("CAIRN_MEMBERS", JSON.stringify(members)),
   ];
   writeSecret(DEV_VARS, lines.join("\n") + "\n");
+  return { created: true };
+}
 
+/** The trust document of the dev Worker and its witnesses (pinned here, from the keys themselves). */
+function writeTrust(operatorKey: string, members: readonly { name: string; key: string }[]): void {
   const op = parseSignerKey(operatorKey);
   const trust: Trust = {
     version: TRUST_VERSION,
-    origin: DEV_ORIGIN,
+    origin: op.name,
     operatorKeys: [formatVerifierKey(op.name, op.type, op.publicKey)],
-    members: members.map((m) => {
-      const k = parseSignerKey(m.cosignerKey);
-      return { name: m.name, key: formatVerifierKey(k.name, k.type, k.publicKey) };
-    }),
+    members: members.map((m) => ({ name: m.name, key: m.key })),
     quorum: majority(members.length),
   };
   writeFileSync(TRUST, JSON.stringify(trust, null, 2) + "\n");
-  return { created: true };
 }
 
 /** The few settings this script needs from .dev.vars (single- or double-quoted, or bare). */
@@ -115,9 +116,25 @@ async function main(extra: readonly string[]): Promise<void> {
   }
 
   const { args, base } = wranglerDevArgs(extra);
-  const child = spawnWrangler(args);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-  child.on("exit", (code) => process.exit(code ?? 0));
+  const port = Number(new URL(base).port);
+  const operatorKey = devVar("CAIRN_OPERATOR_KEY");
+  if (operatorKey === undefined) throw new Error(`${rel(DEV_VARS)} has no CAIRN_OPERATOR_KEY`);
+  const op = parseSignerKey(operatorKey);
+  const witnesses = await startDevMembers({
+    dataDir: DEV_DIR,
+    origin: op.name,
+    operatorKey: formatVerifierKey(op.name, op.type, op.publicKey),
+    operatorUrl: base,
+    members: DEV_MEMBERS.map((name, i) => ({ name, port: port + 1 + i })),
+  });
+  writeTrust(operatorKey, witnesses.members);
+  const child = spawnWrangler([...args, "--var", `CAIRN_MEMBERS:${JSON.stringify(witnesses.members)}`]);
+  const stop = (signal: NodeJS.Signals) => {
+    child.kill(signal);
+    void witnesses.stop();
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop(signal));
+  child.on("exit", (code) => void witnesses.stop().then(() => process.exit(code ?? 0)));
 
   await waitForWorker(base, child);
   const client = parseSignerKey(readFileSync(CLIENT_KEY, "utf8").trim());
@@ -132,6 +149,7 @@ async function main(extra: readonly string[]): Promise<void> {
       "",
       `Cairn (Worker) is serving ${base} under wrangler dev, sealing on requests and on ${base}/__scheduled (the cron).`,
       registered ? `  dev client ${client.name} registered; its key: ${rel(CLIENT_KEY)}` : `  could not register the dev client (${res.status}: ${await res.text()})`,
+      ...witnesses.members.map((m) => `  witness ${m.name} at ${m.witness}`),
       `  trust document made from the dev keys: ${rel(TRUST)}`,
       "",
       "Anchor a document and verify its receipt offline:",

@@ -24,6 +24,7 @@ import {
   signNote,
   signPromise,
   signSubmission,
+  signClientRecord,
   toBase64,
   toHex,
   utf8,
@@ -51,6 +52,7 @@ export interface FormatVectors {
     emptyRoot: string;
   };
   readonly submissions: { document: string; digest: string; entry: string; id: string }[];
+  readonly clientRecord: { entry: string; id: string };
   readonly promise: { note: string };
   readonly blocks: { header: string; hash: string }[];
   readonly checkpoint: { note: string; historyRoot: string };
@@ -83,8 +85,12 @@ export async function buildVectors(): Promise<FormatVectors> {
     noteSigner(operator.signerKey),
   );
 
-  // Block 0 holds the first two entries, block 1 the third.
-  const batches = [submissions.slice(0, 2), submissions.slice(2)];
+  // The client's registration, a chain record signed by the operator, comes
+  // before its first submission: block 0 holds it and the first two
+  // submissions, block 1 the third.
+  const record = await signClientRecord({ origin: ORIGIN, action: "register", key: client.verifierKey, time: T0 - 10 }, noteSigner(operator.signerKey));
+  const clientRecord = { entry: record, id: entryId(record) };
+  const batches = [[clientRecord, ...submissions.slice(0, 2)], submissions.slice(2)];
   const blocks: FormatVectors["blocks"] = [];
   let prevHash: Uint8Array = new Uint8Array(32);
   for (const [height, batch] of batches.entries()) {
@@ -115,7 +121,7 @@ export async function buildVectors(): Promise<FormatVectors> {
   const receipt = buildReceipt({
     entry: submissions[0]!.entry,
     block: blocks[0]!.header,
-    inclusion: { index: 0, size: batch0.length, path: inclusionProof(batch0, 0) },
+    inclusion: { index: 1, size: batch0.length, path: inclusionProof(batch0, 1) },
     history: { index: 0, size: blocks.length, path: inclusionProof(historyLeaves, 0) },
     checkpoint,
     client: client.verifierKey,
@@ -133,6 +139,7 @@ export async function buildVectors(): Promise<FormatVectors> {
       emptyRoot: toHex(EMPTY_ROOT),
     },
     submissions,
+    clientRecord,
     promise: { note: promiseNote },
     blocks,
     checkpoint: { note: checkpoint, historyRoot: toBase64(historyRoot) },
@@ -160,11 +167,12 @@ export function renderFormats(template: string, v: FormatVectors): string {
     submission: v.submissions
       .map((s, i) => `Submission ${i + 1}, for a document whose bytes are ${JSON.stringify(s.document)} (digest ${s.digest}); entry id \`${s.id}\`:\n\n${fence(s.entry)}`)
       .join("\n\n"),
+    clientRecord: `The registration of the example client, signed by the operator (entry id \`${v.clientRecord.id}\`):\n\n${fence(v.clientRecord.entry)}`,
     promise: `The promise for submission 1:\n\n${fence(v.promise.note)}`,
     blocks: v.blocks.map((b, h) => `Block ${h} (hash \`${b.hash}\`):\n\n${fence(b.header)}`).join("\n\n"),
     checkpoint: `The checkpoint after block 1, signed by the operator and cosigned by two of the three members (history root ${v.checkpoint.historyRoot}):\n\n${fence(v.checkpoint.note)}`,
     trust: `The trust document of the examples:\n\n${json(v.trust)}`,
-    receipt: `The receipt of submission 1 (block 0, leaf 0), which verifies against the trust document above:\n\n${json(v.receipt)}`,
+    receipt: `The receipt of submission 1 (block 0, leaf 1: leaf 0 is the client's registration), which verifies against the trust document above:\n\n${json(v.receipt)}`,
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const section = sections[name];

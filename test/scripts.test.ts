@@ -81,6 +81,20 @@ async function serve(name: string, args: readonly string[], env: NodeJS.ProcessE
   };
 }
 
+/** Resolves once nothing listens at `url` any more (a process finishing its shutdown). */
+async function refusedEventually(url: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await (await fetch(`${url}/healthz`)).body?.cancel();
+    } catch {
+      return;
+    }
+    if (Date.now() > until) throw new Error(`${url} still answers 30 s after Ctrl-C`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, "127.0.0.1", () => {
@@ -173,19 +187,30 @@ describe("package.json scripts", () => {
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 
-  it("start: the embedded default serves on PORT and stops on Ctrl-C", async () => {
+  it("start: the operator and three member witnesses, each its own process, serve; Ctrl-C stops them all", async () => {
     const port = await freePort();
     const data = join(copy, "data-start");
-    const node = await serve("start", [], { PORT: String(port), CAIRN_DATA_DIR: data }, new RegExp(`http://127\\.0\\.0\\.1:${port}`));
+    const node = await serve("start", [], { PORT: String(port), CAIRN_DATA_DIR: data }, new RegExp(`Cairn is serving \\S+ at http://127\\.0\\.0\\.1:${port}`));
+    const witnesses = [1, 2, 3].map((i) => `http://127.0.0.1:${port + i}`);
     try {
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
       expect(existsSync(join(data, "client.key"))).toBe(true);
+      const consortium = await (await fetch(`http://127.0.0.1:${port}/v1/consortium`)).json();
+      expect(consortium.members.map((m: { witness: string }) => m.witness)).toEqual(witnesses);
+      for (const [i, url] of witnesses.entries()) {
+        const status = await (await fetch(`${url}/status`)).json();
+        expect(status.name).toBe(`member-${i + 1}.localhost`);
+        expect(status.key).toBe(consortium.members[i].key);
+        // The member's own key, in its own data dir.
+        expect(existsSync(join(data, "members", status.name, "cosigner.key"))).toBe(true);
+      }
     } finally {
       await node.stop();
     }
     expect(node.out()).toMatch(/SIGINT: finishing queued submissions and closing/);
-    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    // The witnesses got the same Ctrl-C; each is gone once its port refuses.
+    for (const url of [`http://127.0.0.1:${port}`, ...witnesses]) await refusedEventually(url);
   });
 });
 

@@ -52,6 +52,29 @@ export {
   type Submission,
   type Entry,
 } from "./submission.js";
+export {
+  CLIENT_RECORD_HEADER,
+  formatClientRecord,
+  parseClientRecord,
+  signClientRecord,
+  openClientRecord,
+  isClientRecordEntry,
+  ClientRegistry,
+  type ClientRecordBody,
+  type ClientAction,
+} from "./client-record.js";
+export { verifyBlock, type ChainTip, type BlockCheckOptions, type VerifiedBlock } from "./verify-block.js";
+export {
+  formatAddCheckpoint,
+  parseAddCheckpoint,
+  judgeAddCheckpoint,
+  cosignatureResponse,
+  cosignaturesFromResponse,
+  TLOG_SIZE_CONTENT_TYPE,
+  type AddCheckpointRequest,
+  type AddCheckpointVerdict,
+  type WitnessedCheckpoint,
+} from "./witness-protocol.js";
 export { formatPromise, parsePromise, signPromise, openPromise, type AnchorPromise } from "./promise.js";
 export { formatBlockHeader, parseBlockHeader, blockHash, checkChainLink, ZERO_HASH_HEX, type BlockHeader } from "./block.js";
 export { parseTrust, majority, TRUST_VERSION, type Trust, type TrustMember } from "./trust.js";

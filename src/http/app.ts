@@ -1,5 +1,5 @@
 /**
- * The Hono app: every route of DESIGN.md "HTTP API", thin handlers over the
+ * The Hono app: every route of the README's "The HTTP API", thin handlers over the
  * services, validation from the schemas in ./schemas.ts, errors mapped in one
  * place (./errors.ts). The same app serves Node and the Worker.
  */
@@ -258,7 +258,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
     createRoute({
       method: "get",
       path: "/v1/consortium",
-      summary: "Members, their keys and replica health, and the quorum",
+      summary: "Members, their public keys and witness URLs, each witness's last answer, and the quorum",
       responses: { 200: json(S.Consortium, "Consortium") },
     }),
     async (c) => c.json(await reads.consortium(), 200),

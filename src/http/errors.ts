@@ -1,6 +1,6 @@
 /**
  * The one place where error codes become HTTP statuses and the JSON error
- * body `{ "error": { "code", "message" } }` (DESIGN.md "HTTP API").
+ * body `{ "error": { "code", "message" } }` (README "The HTTP API").
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";

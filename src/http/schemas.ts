@@ -104,13 +104,12 @@ export const Consortium = z
       z.object({
         name: z.string(),
         key: z.string(),
-        replica: z.object({
-          head: z.object({ height: z.number().int(), hash: z.string() }).nullable(),
-          status: z.string(),
-          detail: z.string().nullable(),
-          evidence: z.unknown(),
-          checkedAt: z.number().int().nullable(),
-        }),
+        witness: z.string().openapi({ description: "URL prefix of the member's witness (C2SP tlog-witness)" }),
+        answer: z
+          .object({ status: z.enum(["cosigned", "refused", "unreachable"]), message: z.string().nullable(), at: z.number().int(), evidence: z.unknown() })
+          .nullable()
+          .openapi({ description: "The witness's last answer to add-checkpoint" }),
+        head: z.object({ size: z.number().int(), root: z.string() }).nullable().openapi({ description: "Its latest cosigned checkpoint, as far as the operator knows" }),
       }),
     ),
     quorum: z.number().int(),

@@ -1,5 +1,5 @@
 /**
- * `cairn`, the command-line tool (DESIGN.md "Runtimes", CLI): keygen, anchor
+ * `cairn`, the command-line tool (README "The command line"): keygen, anchor
  * files or digests, fetch receipts, verify a receipt offline against a
  * document, audit replica databases. It talks to a server over HTTP and
  * verifies with core alone; each command lives in ./cli/. `bin/cairn.js`
@@ -10,6 +10,7 @@ import { anchor, usage as anchorUsage } from "./cli/anchor.js";
 import { audit, usage as auditUsage } from "./cli/audit.js";
 import { CliError, EXIT, processIo, type Io } from "./cli/common.js";
 import { keygen, usage as keygenUsage } from "./cli/keygen.js";
+import { member, usage as memberUsage } from "./cli/member.js";
 import { receipt, usage as receiptUsage } from "./cli/receipt.js";
 import { verify, usage as verifyUsage } from "./cli/verify.js";
 
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   receipt: { summary: "fetch the receipt of an entry id", usage: receiptUsage, run: receipt },
   verify: { summary: "verify a receipt offline against a document", usage: verifyUsage, run: verify },
   audit: { summary: "re-verify replica databases from block 0", usage: auditUsage, run: audit },
+  member: { summary: "run a member's witness (verify, replicate, cosign); status; resume", usage: memberUsage, run: member },
 };
 
 export const usage = `Usage: cairn COMMAND [options]

@@ -8,8 +8,8 @@
  *   CAIRN_PRIMARY_URL          libSQL URL of the primary (file:, libsql://, https://)
  *   CAIRN_PRIMARY_AUTH_TOKEN   its token, if remote
  *   CAIRN_PRIMARY_D1           Worker only: the primary's D1 binding name, instead of the URL
- *   CAIRN_MEMBERS              JSON: [{ "name", "cosignerKey", "url", "authToken"? }]; in the
- *                              Worker a member may give { "d1": "<binding>" } instead of url
+ *   CAIRN_MEMBERS              JSON: [{ "name", "key", "witness" }]: each member's public
+ *                              cosigner key and its witness's URL; never a private key
  *   CAIRN_QUORUM               cosignatures for finality (default: majority)
  *   CAIRN_SEAL_INTERVAL        seconds between seals, e.g. 1, 0.5, 250ms (default 1)
  *   CAIRN_BATCH_LIMIT          most entries per block (default 100000)
@@ -21,7 +21,8 @@
  * (checked to exist) and file: URLs are refused, as a Worker has no files.
  */
 import { CairnError } from "../core/errors.js";
-import { isValidKeyName, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey } from "../core/keys.js";
+import { toHex } from "../core/bytes.js";
+import { isValidKeyName, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../core/keys.js";
 import { majority } from "../core/trust.js";
 import { DEFAULTS, type CairnConfig, type DatabaseConfig, type LibsqlDatabaseConfig, type MemberConfig } from "../service/config.js";
 
@@ -110,34 +111,53 @@ function signerKey(name: string, text: string, type: number, keyName?: string) {
   return key;
 }
 
-function members(s: Settings, options: ParseOptions): MemberConfig[] {
+function members(s: Settings): MemberConfig[] {
   const raw = s.CAIRN_MEMBERS;
   if (raw === undefined || raw.trim() === "") return [];
   let list: unknown;
   try {
     list = JSON.parse(raw);
   } catch {
-    bad("CAIRN_MEMBERS", `must be a JSON array of { name, cosignerKey, url, authToken? }${options.worker ? ' (or { name, cosignerKey, d1 })' : ""}`);
+    bad("CAIRN_MEMBERS", 'must be a JSON array of { "name", "key", "witness" }');
   }
   if (!Array.isArray(list)) bad("CAIRN_MEMBERS", "must be a JSON array");
-  const seen = new Set<string>();
+  const names = new Set<string>();
+  const keys = new Set<string>();
   return list.map((m: unknown, i: number) => {
     const where = `CAIRN_MEMBERS[${i}]`;
     if (typeof m !== "object" || m === null) bad(where, "must be an object");
-    const { name, cosignerKey, url, authToken, d1 } = m as Record<string, unknown>;
-    if (typeof name !== "string" || !isValidKeyName(name)) bad(`${where}.name`, "must be a key name (no spaces, no '+')");
-    if (seen.has(name)) bad(`${where}.name`, `${name} is listed twice`);
-    seen.add(name);
-    if (typeof cosignerKey !== "string") bad(`${where}.cosignerKey`, "is required");
-    signerKey(`${where}.cosignerKey`, cosignerKey, KEY_TYPE_COSIGNATURE_V1, name);
-    if (d1 !== undefined) {
-      if (url !== undefined) bad(`${where}.d1`, "give either d1 (a D1 binding) or url (libSQL), not both");
-      if (typeof d1 !== "string" || d1 === "") bad(`${where}.d1`, "must be the name of a D1 binding");
-      return { name, cosignerKey, database: d1Database(`${where}.d1`, d1, options) };
+    const { name, key, witness, ...rest } = m as Record<string, unknown>;
+    if ("cosignerKey" in rest) {
+      bad(`${where}.cosignerKey`, "the operator must not hold a member's private key: give the member's public cosigner key as key; the member keeps its private key in its own witness (cairn member)");
     }
-    if (typeof url !== "string") bad(`${where}.url`, options.worker ? "is required (or d1: a D1 binding name)" : "is required");
-    if (authToken !== undefined && typeof authToken !== "string") bad(`${where}.authToken`, "must be a string");
-    return { name, cosignerKey, database: database(`${where}.url`, url, authToken as string | undefined, options) };
+    for (const replica of ["url", "authToken", "d1"]) {
+      if (replica in rest) bad(`${where}.${replica}`, "the operator does not write members' replicas any more: each member's witness keeps its own; name its witness URL as witness");
+    }
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) bad(`${where}.${unknown[0]}`, 'is not a setting of a member (known: name, key, witness)');
+    if (typeof name !== "string" || !isValidKeyName(name)) bad(`${where}.name`, "must be a key name (no spaces, no '+')");
+    if (names.has(name)) bad(`${where}.name`, `${name} is listed twice`);
+    names.add(name);
+    if (typeof key !== "string") bad(`${where}.key`, "is required: the member's public cosigner key (name+id+base64, type 0x04)");
+    let parsed;
+    try {
+      parsed = parseVerifierKey(key);
+    } catch (e) {
+      bad(`${where}.key`, `is not a valid verifier key: ${(e as Error).message}`);
+    }
+    if (parsed.type !== KEY_TYPE_COSIGNATURE_V1) bad(`${where}.key`, "must be a cosigner key of type 0x04 (cosignature/v1)");
+    if (parsed.name !== name) bad(`${where}.key`, `key is named ${parsed.name}, expected ${name}`);
+    if (keys.has(toHex(parsed.publicKey))) bad(`${where}.key`, "the same public key is listed for another member");
+    keys.add(toHex(parsed.publicKey));
+    if (typeof witness !== "string") bad(`${where}.witness`, "is required: the URL prefix of the member's witness (e.g. https://witness.member.example/cairn)");
+    let url: URL;
+    try {
+      url = new URL(witness);
+    } catch {
+      bad(`${where}.witness`, `is not a URL: ${JSON.stringify(witness)}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") bad(`${where}.witness`, "must be an http:// or https:// URL");
+    return { name, key: parsed.text, witness: witness.replace(/\/+$/, "") };
   });
 }
 
@@ -145,8 +165,12 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
   const origin = required(s, "CAIRN_ORIGIN");
   if (!isValidKeyName(origin)) bad("CAIRN_ORIGIN", "must be a key name: no spaces, no '+' (e.g. cairn.example/log)");
   const operatorKey = required(s, "CAIRN_OPERATOR_KEY");
-  signerKey("CAIRN_OPERATOR_KEY", operatorKey, KEY_TYPE_ED25519, origin);
-  const list = members(s, options);
+  const operator = signerKey("CAIRN_OPERATOR_KEY", operatorKey, KEY_TYPE_ED25519, origin);
+  const list = members(s);
+  list.forEach((m, i) => {
+    if (m.name === origin) bad(`CAIRN_MEMBERS[${i}].name`, "a member cannot be named after the log (its origin)");
+    if (toHex(parseVerifierKey(m.key).publicKey) === toHex(operator.publicKey)) bad(`CAIRN_MEMBERS[${i}].key`, "a member's cosigner key cannot be the operator's key");
+  });
   const quorum = integer(s, "CAIRN_QUORUM", list.length === 0 ? 0 : majority(list.length), list.length === 0 ? 0 : 1, list.length);
   const adminToken = required(s, "CAIRN_ADMIN_TOKEN");
   if (adminToken.length < 16) bad("CAIRN_ADMIN_TOKEN", "must be at least 16 characters");

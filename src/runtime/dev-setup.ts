@@ -1,20 +1,21 @@
 /**
- * The embedded default: everything `npm start` needs, made on first run in
- * the data directory and reused after — an operator key, three members with
- * cosigner keys and their own libSQL files, an admin token, and a dev client
- * key that the CLI finds without flags. Keys are random, written 0600, and
- * meant for development only.
+ * The embedded default: what the operator of `npm start` needs, made on
+ * first run in the data directory and reused after — an operator key, an
+ * admin token, and a dev client key that the CLI finds without flags. The
+ * three members make their own cosigner keys in their own data dirs
+ * (./dev-members.ts); the operator learns only their public keys. Keys are
+ * random, written 0600, and meant for development only.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
-import { formatSignerKey, generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519 } from "../core/keys.js";
+import { formatSignerKey, generateKeyPair, KEY_TYPE_ED25519 } from "../core/keys.js";
 import type { Settings } from "./config.js";
 
 export const DEV_ORIGIN = "cairn.localhost/dev";
 export const DEV_CLIENT = "dev-client.localhost";
-const MEMBER_NAMES = ["member-1.localhost", "member-2.localhost", "member-3.localhost"];
+export const DEV_MEMBERS = ["member-1.localhost", "member-2.localhost", "member-3.localhost"];
 
 export interface DevFiles {
   readonly dir: string;
@@ -28,7 +29,6 @@ export interface DevFiles {
 interface DevKeys {
   origin: string;
   operatorKey: string;
-  members: { name: string; cosignerKey: string }[];
   client: { signerKey: string; verifierKey: string };
 }
 
@@ -36,7 +36,7 @@ function writeSecret(path: string, text: string): void {
   writeFileSync(path, text, { mode: 0o600 });
 }
 
-/** Makes (once) and reads the dev keys; returns settings for parseConfig plus where the files are. */
+/** Makes (once) and reads the dev keys; returns settings for parseConfig (CAIRN_MEMBERS is added once the witnesses run) plus where the files are. */
 export function devSettings(dataDir: string, env: Settings): { settings: Settings; files: DevFiles } {
   mkdirSync(dataDir, { recursive: true });
   const keysFile = join(dataDir, "dev-keys.json");
@@ -48,7 +48,6 @@ export function devSettings(dataDir: string, env: Settings): { settings: Setting
     const keys: DevKeys = {
       origin: DEV_ORIGIN,
       operatorKey: formatSignerKey(DEV_ORIGIN, KEY_TYPE_ED25519, randomBytes(32)),
-      members: MEMBER_NAMES.map((name) => ({ name, cosignerKey: formatSignerKey(name, KEY_TYPE_COSIGNATURE_V1, randomBytes(32)) })),
       client,
     };
     writeSecret(keysFile, JSON.stringify(keys, null, 2) + "\n");
@@ -61,7 +60,6 @@ export function devSettings(dataDir: string, env: Settings): { settings: Setting
     CAIRN_ORIGIN: keys.origin,
     CAIRN_OPERATOR_KEY: keys.operatorKey,
     CAIRN_PRIMARY_URL: file("primary.db"),
-    CAIRN_MEMBERS: JSON.stringify(keys.members.map((m, i) => ({ ...m, url: file(`member-${i + 1}.db`) }))),
     CAIRN_ADMIN_TOKEN: env.CAIRN_ADMIN_TOKEN ?? readFileSync(tokenFile, "utf8").trim(),
     CAIRN_SEAL_INTERVAL: env.CAIRN_SEAL_INTERVAL,
     CAIRN_BATCH_LIMIT: env.CAIRN_BATCH_LIMIT,

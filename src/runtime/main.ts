@@ -10,11 +10,12 @@ try {
   const { ctx } = node.services;
   const lines = [
     `Cairn is serving ${ctx.config.origin} at ${node.url}`,
-    `  members: ${ctx.members.map((m) => m.name).join(", ") || "none"} (quorum ${ctx.config.quorum}); sealing every ${ctx.config.sealIntervalMs} ms`,
+    `  members: ${ctx.members.length === 0 ? "none" : ""}(quorum ${ctx.config.quorum} of ${ctx.members.length}); sealing every ${ctx.config.sealIntervalMs} ms`,
+    ...ctx.members.map((m) => `    ${m.name.padEnd(22)} witness ${m.witness}`),
   ];
   if (node.dev) {
     lines.push(
-      `  data:    ${node.dev.dir}${node.dev.created ? " (new: dev keys generated)" : ""}`,
+      `  data:    ${node.dev.dir}${node.dev.created ? " (new: dev keys generated)" : ""}; each witness in its own ${node.dev.dir}/members/<name>/`,
       `  admin:   token in ${node.dev.adminTokenFile}`,
       `  client:  ${node.dev.clientKeyFile} (registered)`,
       "",

@@ -10,14 +10,16 @@ import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "../http/app.js";
 import { systemClock, type Clock } from "../service/clock.js";
 import { createContext, createServices, type DatabaseConfig, type Services } from "../service/index.js";
+import type { Fetch } from "../service/context.js";
 import { jsonLogger, type Logger } from "../service/log.js";
 import type { FaultHook } from "../service/seal.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
-import { openThreadedStore } from "../store/threaded.js";
 import type { SealRunner } from "../service/seal.js";
 import { SealThread } from "./seal-runner.js";
 import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
-import { devSettings, type DevFiles } from "./dev-setup.js";
+import { formatVerifierKey, parseSignerKey } from "../core/keys.js";
+import { freePort, startDevMembers, type DevMembers } from "./dev-members.js";
+import { DEV_MEMBERS, devSettings, type DevFiles } from "./dev-setup.js";
 
 export interface NodeOptions {
   /** Environment-style settings; by default process.env. */
@@ -33,6 +35,8 @@ export interface NodeOptions {
   readonly durability?: Durability;
   /** Seal in a worker thread (default true; off when `fault` or `clock` is given). */
   readonly sealThread?: boolean;
+  /** How the operator reaches witnesses (tests); by default the platform's fetch. */
+  readonly fetch?: Fetch;
 }
 
 export interface RunningNode {
@@ -42,6 +46,8 @@ export interface RunningNode {
   readonly sealer: SealRunner;
   /** Present in the embedded default (no CAIRN_ORIGIN / CAIRN_CONFIG given). */
   readonly dev?: DevFiles;
+  /** The embedded default's witness processes. */
+  readonly devMembers?: DevMembers;
   close(): Promise<void>;
 }
 
@@ -60,7 +66,45 @@ function settingsFrom(env: Settings): { settings: Settings; dev?: DevFiles } {
 
 export async function startNode(options: NodeOptions = {}): Promise<RunningNode> {
   const env = options.env ?? process.env;
-  const { settings, dev } = settingsFrom(env);
+  const { settings: configured, dev } = settingsFrom(env);
+  const host = options.host ?? env.HOST ?? "127.0.0.1";
+  let port = options.port ?? Number(env.PORT ?? 8787);
+  let settings = configured;
+  let devMembers: DevMembers | undefined;
+  if (dev !== undefined) {
+    // The embedded default: three witnesses as processes of their own, told
+    // where the operator will serve; the operator learns their public keys.
+    const pick = port === 0;
+    if (pick) port = await freePort();
+    const members = await Promise.all(DEV_MEMBERS.map(async (name, i) => ({ name, port: pick ? await freePort() : port + 1 + i })));
+    const operator = parseSignerKey(configured.CAIRN_OPERATOR_KEY!);
+    devMembers = await startDevMembers({
+      dataDir: dev.dir,
+      origin: operator.name,
+      operatorKey: formatVerifierKey(operator.name, operator.type, operator.publicKey),
+      operatorUrl: `http://127.0.0.1:${port}`,
+      members,
+      env: Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("CAIRN_") && k !== "PORT" && k !== "HOST")),
+    });
+    settings = { ...configured, CAIRN_MEMBERS: JSON.stringify(devMembers.members) };
+  }
+  try {
+    return await startOperator(options, env, settings, host, port, dev, devMembers);
+  } catch (e) {
+    await devMembers?.stop();
+    throw e;
+  }
+}
+
+async function startOperator(
+  options: NodeOptions,
+  env: Settings,
+  settings: Settings,
+  host: string,
+  port: number,
+  dev: DevFiles | undefined,
+  devMembers: DevMembers | undefined,
+): Promise<RunningNode> {
   const config = parseConfig(settings);
   const log = options.log ?? jsonLogger();
   const settingsOf = (db: DatabaseConfig, setting: string) => ({
@@ -72,15 +116,7 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
   // with every store in this thread.
   const inThread = options.fault !== undefined || options.clock !== undefined || options.sealThread === false;
   const primary = await openLibsqlStore(settingsOf(config.primary, "CAIRN_PRIMARY_URL"));
-  // Here the member stores serve the in-thread seal only; embedded ones write
-  // in threads of their own, in parallel and off the request thread.
-  const replicas = await Promise.all(
-    config.members.map((m, i) => {
-      const db = settingsOf(m.database, `CAIRN_MEMBERS[${i}]`);
-      return inThread && db.url.startsWith("file:") ? openThreadedStore(db) : openLibsqlStore(db);
-    }),
-  );
-  const ctx = createContext({ config, primary, replicas, clock: options.clock ?? systemClock, log });
+  const ctx = createContext({ config, primary, clock: options.clock ?? systemClock, log, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   if (dev !== undefined) await services.clients.register(dev.clientVerifierKey);
 
@@ -90,7 +126,7 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
   const sealer: SealRunner = sealThread ?? services.sealer;
   const app = createApp(services, { forRequest: () => ({ submitter: services.submitter, sealer }) });
   const server: ServerType = await new Promise((ready) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? Number(env.PORT ?? 8787), hostname: options.host ?? env.HOST ?? "127.0.0.1" }, () => ready(s));
+    const s = serve({ fetch: app.fetch, port, hostname: host }, () => ready(s));
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
@@ -114,6 +150,7 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
     services,
     sealer,
     ...(dev ? { dev } : {}),
+    ...(devMembers ? { devMembers } : {}),
     async close() {
       stopped = true;
       clearTimeout(timer);
@@ -122,7 +159,7 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
       await sealer.idle();
       await sealThread?.stop();
       primary.close();
-      for (const r of replicas) r.close();
+      await devMembers?.stop();
     },
   };
 }

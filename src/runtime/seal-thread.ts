@@ -41,14 +41,7 @@ const log: Logger = Object.fromEntries(
 const config = parseConfig(data.settings);
 const durability = data.durability ? { durability: data.durability } : {};
 const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary, "CAIRN_PRIMARY_URL"), ...durability });
-// Replicas still get threads of their own, so that they write in parallel.
-const replicas = await Promise.all(
-  config.members.map((m, i) => {
-    const db = { ...libsqlDatabase(m.database, `CAIRN_MEMBERS[${i}]`), ...durability };
-    return db.url.startsWith("file:") ? openThreadedStore(db) : openLibsqlStore(db);
-  }),
-);
-const ctx = createContext({ config, primary, replicas, clock: systemClock, log });
+const ctx = createContext({ config, primary, clock: systemClock, log });
 const { sealer } = createServices(ctx);
 
 let stopped = false;
@@ -80,7 +73,6 @@ port.on("message", async (message: { type: "seal"; id: number } | { type: "stop"
   clearTimeout(timer);
   await sealer.idle();
   primary.close();
-  for (const r of replicas) r.close();
   port.postMessage({ type: "stopped" });
   port.close();
 });

@@ -1,5 +1,5 @@
 /**
- * Cairn on Cloudflare Workers (DESIGN.md "Runtimes"): the same Hono app and
+ * Cairn on Cloudflare Workers (docs/ARCHITECTURE.md): the same Hono app and
  * services as Node; only the configuration source, the database openers and
  * the seal trigger differ.
  *
@@ -7,10 +7,11 @@
  *    isolate by the same parseConfig as Node. A wrong setting answers every
  *    request 500 BAD_CONFIG naming it (and fails every cron run), never a
  *    half-working service.
- *  - Databases: each role is a D1 binding (`CAIRN_PRIMARY_D1`, a member's
- *    `"d1"`) or a libSQL URL reached over HTTP (Turso, sqld). Nothing here
- *    imports Node modules or the embedded libSQL opener; the bundle test
- *    checks that.
+ *  - Databases: the primary is a D1 binding (`CAIRN_PRIMARY_D1`) or a
+ *    libSQL URL reached over HTTP (Turso, sqld). Members are reached only
+ *    at their witnesses' URLs; the Worker holds no member key or replica.
+ *    Nothing here imports Node modules or the embedded libSQL opener; the
+ *    bundle test checks that.
  *  - Requests: workerd cancels a request that waits on I/O another request
  *    started, so nothing that coordinates I/O between callers is shared:
  *    each request (and cron event) gets its own submitter and sealer
@@ -18,8 +19,10 @@
  *    isolate.
  *  - Sealing: the cron trigger runs a seal; so does a request, in the
  *    background (waitUntil), once the oldest pending entry is older than the
- *    seal interval, so finality takes seconds, not a minute. Within an
- *    isolate seals run one at a time (a request skips, a cron run waits);
+ *    seal interval, so finality takes seconds, not a minute. The event
+ *    lasts until every witness asked has answered (or timed out), not just
+ *    a quorum, so late cosignatures are kept. Within an isolate seals run
+ *    one at a time (a request skips, a cron run waits);
  *    across isolates the block's primary key and chain-link trigger let
  *    exactly one seal append each height, whatever runs at once.
  */
@@ -73,7 +76,7 @@ function build(env: Env): Instance {
   const config = parseConfig(settingsOf(env), { worker: { isD1Binding: (name) => isD1(env[name]) } });
   const open = (db: DatabaseConfig) => ("d1" in db ? openD1Store(env[db.d1] as D1Database) : openLibsqlWebStore(db));
   const primary = open(config.primary);
-  const ctx = createContext({ config, primary, replicas: config.members.map((m) => open(m.database)), clock: systemClock, log });
+  const ctx = createContext({ config, primary, clock: systemClock, log });
   const shared = createServices(ctx);
 
   let sealingSince = 0;
@@ -85,11 +88,18 @@ function build(env: Env): Instance {
     if (wait) while (sealing()) await new Promise((r) => setTimeout(r, SEAL_POLL_MS));
     else if (sealing()) return;
     sealingSince = Date.now();
+    const { sealer } = requestServices(shared);
     try {
-      await requestServices(shared).sealer.seal();
+      await sealer.seal();
     } finally {
       sealingSince = 0;
     }
+    // A seal returns at the quorum; witnesses still answering (a member
+    // slower than the quorum, or one back from downtime and catching up) are
+    // awaited here, in this same event but outside the single flight. workerd
+    // cancels a subrequest still in flight when its event ends, which would
+    // drop their cosignatures and answers (Node keeps them: its sealer lives on).
+    await sealer.idle();
   };
   const trigger = sealTrigger(shared, primary, seal);
   const app = createApp(shared, { forRequest: () => requestServices(shared), afterRequest: (c) => trigger(c.executionCtx) });

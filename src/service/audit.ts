@@ -1,18 +1,20 @@
 /**
- * Auditing a chain from block 0 (what any member can do with its replica):
- * every header parses and hashes to its stored hash, every link holds, every
- * entry's id is its leaf hash, every batch root is recomputed from the
- * entries and matches both the header and the stored tree hashes, and the
- * history tree rebuilt leaf by leaf matches the stored history hashes and the
- * stored checkpoint. The first bad block is reported with the reason.
+ * Auditing a chain from block 0 (what any member can do with its replica,
+ * and the operator with its primary): every block is replayed through the
+ * same checks a witness makes before it stores a block (core/verify-block.ts:
+ * chain link, batch root, every entry's signature against the chain's own
+ * client registry, times), and the store's own derived data is checked too:
+ * each stored hash is its header's, each entry hashes to its id, the stored
+ * batch tree and history hashes match, and the stored checkpoint's root is
+ * the chain's. The first bad block is reported with the reason.
  */
-import { blockHash, checkChainLink, parseBlockHeader } from "../core/block.js";
-import { bytesEqual, toHex, utf8 } from "../core/bytes.js";
+import { bytesEqual, toHex } from "../core/bytes.js";
 import { parseCheckpoint } from "../core/checkpoint.js";
-import { leafHash, rootFromLevels, treeLevels } from "../core/merkle.js";
+import { ClientRegistry } from "../core/client-record.js";
+import { rootFromLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
-import { parseEntry } from "../core/submission.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
+import { verifyBlock, type ChainTip } from "../core/verify-block.js";
 import type { ChainStore } from "../store/types.js";
 
 export interface AuditReport {
@@ -21,66 +23,63 @@ export interface AuditReport {
   readonly entries: number;
   /** Root of the history tree recomputed from the headers, hex. */
   readonly root: string;
-  readonly firstBad?: { readonly height: number; readonly reason: string };
+  readonly firstBad?: { readonly height: number; readonly reason: string; readonly code?: string };
 }
 
-export async function auditChain(
-  store: ChainStore,
-  origin: string,
-  onBlock: (height: number, of: number) => void = () => {},
-): Promise<AuditReport> {
+export interface AuditOptions {
+  readonly origin: string;
+  /** The operator's verifier keys: client records must be signed by one. */
+  readonly operatorKeys: readonly string[];
+  /** Unix seconds; blocks dated after now + skew are refused. */
+  readonly now: number;
+  readonly maxSkewSeconds?: number;
+  readonly timeWindowSeconds?: number;
+}
+
+export async function auditChain(store: ChainStore, options: AuditOptions, onBlock: (height: number, of: number) => void = () => {}): Promise<AuditReport> {
   const head = await store.head();
   const history = new Map<string, Uint8Array>();
   let entries = 0;
-  let prevHeader: string | undefined;
-  const bad = (height: number, reason: string): AuditReport => ({ ok: false, blocks: height, entries, root: "", firstBad: { height, reason } });
+  let tip: ChainTip | undefined;
+  let registry = ClientRegistry.empty();
+  const bad = (height: number, reason: string, code?: string): AuditReport => ({ ok: false, blocks: height, entries, root: "", firstBad: { height, reason, ...(code ? { code } : {}) } });
 
   for (let height = 0; height < head.size; height++) {
     onBlock(height, head.size);
     const write = await store.readBlockWrite(height);
     if (write === undefined) return bad(height, "block is missing");
     const { block } = write;
-    let header;
+    let verified;
     try {
-      header = parseBlockHeader(block.header);
-      if (prevHeader !== undefined) checkChainLink(prevHeader, block.header);
+      verified = await verifyBlock(tip, block.header, write.entries.map((e) => e.entry), registry, {
+        origin: options.origin,
+        operatorKeys: options.operatorKeys,
+        now: options.now,
+        maxSkewSeconds: options.maxSkewSeconds ?? 60,
+        timeWindowSeconds: options.timeWindowSeconds ?? 300,
+      });
     } catch (e) {
-      return bad(height, (e as Error).message);
+      return bad(height, (e as Error).message, (e as { code?: string }).code);
     }
-    if (header.origin !== origin) return bad(height, `origin is ${header.origin}, expected ${origin}`);
-    if (header.height !== height) return bad(height, `header says height ${header.height}`);
-    if (height === 0 && !header.prevHash.every((b) => b === 0)) return bad(height, "block 0 links to a previous block");
-    const hash = blockHash(block.header);
-    if (toHex(hash) !== block.hash) return bad(height, "header does not hash to the stored block hash");
-    if (write.entries.length !== header.size) return bad(height, `header counts ${header.size} entries, the store holds ${write.entries.length}`);
-
-    const leaves = new Uint8Array(write.entries.length * 32);
+    if (toHex(verified.hash) !== block.hash) return bad(height, "header does not hash to the stored block hash");
     for (const [i, e] of write.entries.entries()) {
-      const id = leafHash(utf8(e.entry));
-      if (toHex(id) !== e.id) return bad(height, `entry ${i} does not hash to its id ${e.id}`);
-      try {
-        if (parseEntry(e.entry).submission.origin !== origin) return bad(height, `entry ${i} is for another origin`);
-      } catch (err) {
-        return bad(height, `entry ${i} is malformed: ${(err as Error).message}`);
-      }
-      leaves.set(id, i * 32);
+      if (toHex(verified.leafHashes.subarray(i * 32, i * 32 + 32)) !== e.id) return bad(height, `entry ${i} does not hash to its id ${e.id}`);
     }
-    const levels = treeLevels(leaves);
-    if (!bytesEqual(rootFromLevels(levels, header.size), header.root)) return bad(height, "batch root does not match the entries");
-    if (!bytesEqual(rootFromLevels(write.batchLevels, header.size), header.root)) return bad(height, "stored batch tree does not match the header");
+    if (!bytesEqual(rootFromLevels(write.batchLevels, verified.header.size), verified.header.root)) return bad(height, "stored batch tree does not match the header");
 
-    const created = appendHashes(height, hash, appendRefs(height).map((r) => history.get(refKey(r))!));
+    const created = appendHashes(height, verified.hash, appendRefs(height).map((r) => history.get(refKey(r))!));
     for (const [i, c] of created.entries()) {
       const stored = write.historyHashes[i];
       if (stored === undefined || !bytesEqual(stored.hash, c.hash)) return bad(height, "stored history hashes do not match the headers");
       history.set(refKey(c.ref), c.hash);
     }
     entries += write.entries.length;
-    prevHeader = block.header;
+    registry = verified.registry;
+    tip = { height, hash: block.hash, sealedAt: verified.header.sealedAt };
   }
 
   const root = assembleTreeRoot(head.size, treeRootRefs(head.size).map((r) => history.get(refKey(r))!));
-  if (head.size > 0 && toHex(blockHash(prevHeader!)) !== head.hash) return bad(head.size - 1, "the store's head is not its last block");
+  if (head.size > 0 && tip!.hash !== head.hash) return bad(head.size - 1, "the store's head is not its last block");
   const checkpoint = await store.latestCheckpoint(0);
   if (checkpoint !== undefined && checkpoint.size === head.size) {
     const c = parseCheckpoint(parseNote(checkpoint.note).text);

@@ -19,12 +19,14 @@ export interface D1DatabaseConfig {
 /** Where one role's database is; the runtime opens it (the services only ever see the store). */
 export type DatabaseConfig = LibsqlDatabaseConfig | D1DatabaseConfig;
 
+/** A member as the operator knows it: public facts only (docs/ARCHITECTURE.md). */
 export interface MemberConfig {
   /** The member's cosigner name (C2SP key name). */
   readonly name: string;
-  /** Signer key text for cosignature/v1: PRIVATE+KEY+<name>+<id>+base64(0x04 ‖ seed). */
-  readonly cosignerKey: string;
-  readonly database: DatabaseConfig;
+  /** Its public cosigner key: C2SP verifier key, type 0x04 (cosignature/v1). */
+  readonly key: string;
+  /** URL prefix of its witness (C2SP tlog-witness): `${witness}/add-checkpoint`. */
+  readonly witness: string;
 }
 
 export interface CairnConfig {

@@ -1,12 +1,13 @@
 /**
  * What every service shares: configuration, the primary store, the members
- * (each with its replica store and cosigner key), the operator's signer, the
- * clock, logs and metrics. Built once per process (Node) or per isolate
- * (Worker) by the runtime.
+ * (public facts only: name, cosigner verifier key, witness URL), the
+ * operator's signer, the clock, logs, metrics and the way to reach a witness
+ * (fetch). Built once per process (Node) or per isolate (Worker) by the
+ * runtime. The operator holds no member secret (docs/ARCHITECTURE.md).
  */
 import { formatVerifierKey, KEY_TYPE_ED25519, noteSigner, parseSignerKey, type NoteSigner } from "../core/keys.js";
 import type { Trust } from "../core/trust.js";
-import type { ChainStore, PrimaryStore } from "../store/types.js";
+import type { PrimaryStore } from "../store/types.js";
 import type { Clock } from "./clock.js";
 import type { CairnConfig } from "./config.js";
 import type { Logger } from "./log.js";
@@ -14,12 +15,14 @@ import { Metrics } from "./metrics.js";
 
 export interface Member {
   readonly name: string;
-  readonly store: ChainStore;
-  /** Ed25519 seed of the member's cosigner key (type 0x04). */
-  readonly cosignerSeed: Uint8Array;
   /** C2SP verifier key, type 0x04. */
   readonly verifierKey: string;
+  /** URL prefix of the member's witness. */
+  readonly witness: string;
 }
+
+/** How the operator reaches witnesses: the platform's fetch (tests may pass their own). */
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface Context {
   readonly config: CairnConfig;
@@ -31,27 +34,20 @@ export interface Context {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;
+  readonly fetch: Fetch;
 }
 
 export function createContext(deps: {
   config: CairnConfig;
   primary: PrimaryStore;
-  replicas: readonly ChainStore[];
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
+  fetch?: Fetch;
 }): Context {
   const { config } = deps;
   const operatorKey = parseSignerKey(config.operatorKey);
-  const members = config.members.map((m, i): Member => {
-    const key = parseSignerKey(m.cosignerKey);
-    return {
-      name: m.name,
-      store: deps.replicas[i]!,
-      cosignerSeed: key.seed,
-      verifierKey: formatVerifierKey(key.name, key.type, key.publicKey),
-    };
-  });
+  const members = config.members.map((m): Member => ({ name: m.name, verifierKey: m.key, witness: m.witness }));
   const operatorVerifierKey = formatVerifierKey(operatorKey.name, KEY_TYPE_ED25519, operatorKey.publicKey);
   return {
     config,
@@ -69,5 +65,6 @@ export function createContext(deps: {
     clock: deps.clock,
     log: deps.log,
     metrics: deps.metrics ?? new Metrics(),
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
   };
 }

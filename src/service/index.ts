@@ -37,15 +37,15 @@ export function createServices(ctx: Context, options: { fault?: FaultHook } = {}
  * I/O (workerd cancels a request that awaits what another request's I/O
  * settles): its own submitter, whose group commit then groups only this
  * request's submissions, and its own sealer; the context, client registry,
- * chain view, reads, the backlog count and the rolling audit's place are
- * shared, as they hold plain data only.
+ * chain view, reads and the backlog count are shared, as they hold plain
+ * data only.
  */
 export function requestServices(shared: Services): Services {
   const { ctx, clients, chain } = shared;
   return {
     ...shared,
     submitter: new Submitter(ctx, clients, chain, shared.submitter.backlog),
-    sealer: new Sealer(ctx, chain, undefined, shared.sealer.audits),
+    sealer: new Sealer(ctx, chain),
   };
 }
 

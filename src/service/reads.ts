@@ -118,24 +118,22 @@ export class Reads {
     return { from, to, path: assembleConsistencyProof(from, to, hashes).map(toBase64) };
   }
 
+  /** The consortium's public facts, and each member witness's last answer as the operator saw it. */
   async consortium() {
-    const statuses = new Map((await this.ctx.primary.replicaStatuses()).map((s) => [s.member, s]));
+    const answers = new Map((await this.ctx.primary.witnessAnswers()).map((a) => [a.member, a]));
     const { ctx } = this;
     return {
       origin: ctx.config.origin,
       operator: { name: ctx.config.origin, key: ctx.operatorKey },
       members: ctx.members.map((m) => {
-        const s = statuses.get(m.name);
+        const a = answers.get(m.name);
         return {
           name: m.name,
           key: m.verifierKey,
-          replica: {
-            head: s === undefined || s.size <= 0 ? null : { height: s.size - 1, hash: s.hash },
-            status: s?.status ?? "unknown",
-            detail: s?.detail ?? null,
-            evidence: s?.evidence ? (JSON.parse(s.evidence) as unknown) : null,
-            checkedAt: s?.updatedAt ?? null,
-          },
+          witness: m.witness,
+          answer: a === undefined ? null : { status: a.status, message: a.detail, at: a.updatedAt, evidence: a.evidence === null ? null : (JSON.parse(a.evidence) as unknown) },
+          // The witness's latest cosigned checkpoint, as far as the operator knows.
+          head: a === undefined || a.hash === "" ? null : { size: a.size, root: a.hash },
         };
       }),
       quorum: ctx.config.quorum,

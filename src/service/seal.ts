@@ -1,37 +1,41 @@
 /**
- * The seal (DESIGN.md "Storage", "Consortium replication"): pending entries
+ * The seal (docs/ARCHITECTURE.md "A submission's way"): pending entries
  * become block h, linked to h−1, appended to the history tree, committed to
- * the primary, replicated to the members, and vouched for by a quorum.
+ * the primary, and then cosigned by the members' own witnesses.
  *
  * Order of writes, and why it is crash-safe:
- *  1. finish the previous seal: replicate any block the replicas lack and
- *     collect cosignatures for the newest checkpoint (idempotent);
+ *  1. finish the previous seal: ask the witnesses that have not cosigned
+ *     the newest checkpoint (idempotent: a witness cosigns the same
+ *     checkpoint again, and never another root for that size);
  *  2. only if that checkpoint is final, make block h from the oldest pending
  *     entries and commit it to the primary in ONE atomic batch — block,
  *     entries, tree hashes, operator-signed checkpoint, and the removal of
  *     those entries from pending. A second sealer racing for h loses on the
  *     block's primary key and its batch rolls back whole;
- *  3. replicate block h and cosign its checkpoint (step 1 again).
+ *  3. ask the witnesses to cosign its checkpoint (step 1 again). Each
+ *     witness first fetches and verifies the new block from the operator's
+ *     public API, in its own process, with its own replica.
  * A crash before 2 leaves the entries pending; a crash after 2 leaves a
  * committed block that the next run finishes in step 1. Nothing is sealed
  * twice because step 2 consumes exactly the entries it seals, atomically.
- * While the newest block lacks a quorum no further block is made, so entries
- * stay pending and the reason is logged, counted and shown per replica.
+ * While the newest block lacks a quorum no further block is made (fail
+ * closed), so entries stay pending and each witness's answer is logged,
+ * counted and shown on /v1/consortium.
  */
 import { blockHash, formatBlockHeader } from "../core/block.js";
 import { fromHex, toHex } from "../core/bytes.js";
 import { formatCheckpoint } from "../core/checkpoint.js";
 import { rootFromLevels, treeLevels } from "../core/merkle.js";
-import { addSignatures, signNote } from "../core/note.js";
+import { parseNote, signNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
-import type { BlockWrite, CheckpointRecord, Head, PendingRecord, ReplicaStatusRecord } from "../store/types.js";
+import type { BlockWrite, CheckpointRecord, Head, PendingRecord, WitnessAnswerRecord } from "../store/types.js";
 import type { ChainView } from "./chain.js";
 import type { Context } from "./context.js";
-import { syncReplica, type AuditCursor } from "./replicate.js";
-import { vouch } from "./witness.js";
+import { askWitness, type WitnessAnswer } from "./cosign.js";
+import type { Member } from "./context.js";
 
 /** Points at which tests may inject a failure: after each write step of a seal. */
-export type SealStep = "primary-committed" | `replica-synced:${string}` | "checkpoint-cosigned";
+export type SealStep = "primary-committed" | `witness-answered:${string}` | "checkpoint-cosigned";
 export type FaultHook = (step: SealStep) => void | Promise<void>;
 
 export interface SealReport {
@@ -41,7 +45,8 @@ export interface SealReport {
   /** Whether the newest block is final (its checkpoint carries a quorum). */
   readonly final: boolean;
   readonly cosigners: readonly string[];
-  readonly replicas: readonly ReplicaStatusRecord[];
+  /** The answers of the witnesses asked in this run. */
+  readonly witnesses: readonly WitnessAnswerRecord[];
   /** Why no block was made, or why the chain is not final. */
   readonly reason?: string;
 }
@@ -58,27 +63,38 @@ export class Sealer implements SealRunner {
   private readonly seals;
   private readonly duration;
   private readonly pendingGauge;
-  private readonly lagGauge;
+  private readonly answers;
+  private readonly witnessLag;
   private readonly sealedEntries;
+
+  /** Answers still arriving after a seal returned at the quorum. */
+  private readonly late = new Set<Promise<void>>();
+  /** Members with a request in flight. */
+  private readonly asking = new Set<string>();
+  /** The newest checkpoint this sealer asked witnesses for. */
+  private newest: CheckpointRecord | undefined;
+  /** Cosignatures are merged into the stored checkpoint one at a time. */
+  private merging: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: Context,
     private readonly chain: ChainView,
     private readonly fault: FaultHook = () => {},
-    /** Where each member's rolling audit resumes; sealers of one process or isolate share it. */
-    readonly audits: Map<string, AuditCursor> = new Map(),
   ) {
     const m = ctx.metrics;
     this.seals = m.counter("cairn_seals_total", "Seal runs, by outcome (block, idle, not_final, conflict, error).");
     this.duration = m.histogram("cairn_seal_duration_seconds", "Time a seal run takes, including replication and cosigning.");
     this.pendingGauge = m.gauge("cairn_pending_entries", "Entries accepted and not yet in a block, after the last seal.");
-    this.lagGauge = m.gauge("cairn_replica_lag_blocks", "Blocks a member's replica is behind the primary (-1: unreachable).");
+    this.answers = m.counter("cairn_witness_answers_total", "Answers of members' witnesses to add-checkpoint, by member and status (cosigned, refused, unreachable).");
+    this.witnessLag = m.gauge("cairn_witness_lag_blocks", "Blocks between the head and a member witness's latest cosigned checkpoint.");
     this.sealedEntries = m.counter("cairn_sealed_entries_total", "Entries committed to blocks.");
   }
 
   /** Resolves when no seal of this sealer is running (for shutdown). */
   async idle(): Promise<void> {
     await this.running?.catch(() => undefined);
+    // Answers may start follow-up requests; wait until none is left.
+    while (this.late.size > 0) await Promise.all(this.late);
   }
 
   /** Runs one seal; concurrent calls in this process share the run in progress. */
@@ -126,7 +142,7 @@ export class Sealer implements SealRunner {
     await this.fault("primary-committed");
 
     head = { size: block.height + 1, hash: block.hash };
-    const after = await this.finalize(head, new Map([[block.height, write]]));
+    const after = await this.finalize(head);
     return { ...after, block: { height: block.height, size: block.size, hash: block.hash } };
   }
 
@@ -170,50 +186,101 @@ export class Sealer implements SealRunner {
   }
 
   /**
-   * Replicates up to `head` and gathers cosignatures for the newest
-   * checkpoint. Safe to run any number of times.
+   * Gathers cosignatures for the newest checkpoint from the witnesses that
+   * have not given one. Returns once the quorum is met or every witness has
+   * answered; answers that come later still join the stored checkpoint.
+   * Safe to run any number of times.
    */
-  private async finalize(head: Head, fresh?: ReadonlyMap<number, BlockWrite>): Promise<Omit<SealReport, "block">> {
+  private async finalize(head: Head): Promise<Omit<SealReport, "block">> {
     const { primary, members, config } = this.ctx;
-    const cursor = (name: string) => this.audits.get(name) ?? this.audits.set(name, { height: 0, offset: 0 }).get(name)!;
-    const replicas = await Promise.all(members.map((m) => syncReplica(this.ctx, m, head, fresh, cursor(m.name))));
-    for (const status of replicas) {
-      await primary.putReplicaStatus(status);
-      this.lagGauge(status.status === "unreachable" ? -1 : head.size - status.size, { member: status.member });
-      await this.fault(`replica-synced:${status.member}`);
-    }
-
     let checkpoint = await primary.latestCheckpoint(0);
     if (checkpoint === undefined || checkpoint.size < head.size) {
       if (head.size > 0) throw new Error(`no checkpoint stored for the head (${head.size} blocks)`);
       checkpoint = await this.emptyCheckpoint();
     }
-    if (checkpoint.cosigners.length >= config.quorum) {
-      return { head, final: true, cosigners: checkpoint.cosigners, replicas };
-    }
+    const target = checkpoint;
+    const cosigners = new Set(target.cosigners);
+    const answered: WitnessAnswerRecord[] = [];
+    const missing = members.filter((m) => !cosigners.has(m.name) && !this.asking.has(m.name));
+    if (missing.length === 0 && cosigners.size >= config.quorum) return { head, final: true, cosigners: target.cosigners, witnesses: [] };
 
-    const healthy = new Set(replicas.filter((r) => r.status === "ok").map((r) => r.member));
-    const vouches = await Promise.all(members.filter((m) => healthy.has(m.name)).map(async (m) => [m.name, await vouch(this.ctx, m, checkpoint.note)] as const));
-    const signers = vouches.flatMap(([, v]) => (v.ok ? [v.signer] : []));
-    const cosigners = [...new Set([...checkpoint.cosigners, ...vouches.filter(([, v]) => v.ok).map(([name]) => name)])];
-    if (signers.length > 0) {
-      const note = await addSignatures(checkpoint.note, signers);
-      await primary.putCheckpoint({ size: checkpoint.size, note, cosigners, createdAt: this.ctx.clock.now() });
-      this.chain.refresh();
-      await this.fault("checkpoint-cosigned");
-    }
-    const final = cosigners.length >= config.quorum;
-    const refusals = [
-      ...replicas.filter((r) => r.status !== "ok").map((r) => `${r.member}: ${r.status}${r.detail ? ` (${r.detail})` : ""}`),
-      ...vouches.flatMap(([name, v]) => (v.ok ? [] : [`${name}: ${v.reason}`])),
-    ];
+    // Every witness that has not cosigned is asked, even once the quorum is
+    // met, so a member that was away catches up and adds its cosignature;
+    // at most one request per member is in flight.
+    this.newest = target;
+    const last = new Map((await primary.witnessAnswers()).map((a) => [a.member, a]));
+    const asking = missing.map((m) =>
+      this.ask(m, target, last.get(m.name), (answer) => {
+        answered.push(answer.record);
+        if (answer.cosignatures.length > 0) cosigners.add(m.name);
+      }),
+    );
+    await untilQuorumOrAll(asking, () => cosigners.size >= config.quorum);
+
+    const final = cosigners.size >= config.quorum;
+    const refusals = answered.filter((a) => a.status !== "cosigned").map((a) => `${a.member}: ${a.status}${a.detail ? ` (${a.detail})` : ""}`);
     return {
       head,
       final,
-      cosigners,
-      replicas,
-      ...(final ? {} : { reason: `${cosigners.length} of ${config.quorum} cosignatures needed; ${refusals.join("; ") || "no member vouched"}` }),
+      cosigners: [...cosigners],
+      witnesses: answered,
+      ...(final ? {} : { reason: `${cosigners.size} of ${config.quorum} cosignatures needed; ${refusals.join("; ") || "no witness answered yet"}` }),
     };
+  }
+
+  /**
+   * Asks one member and records its answer. If a newer checkpoint was made
+   * while it answered (it was still catching up, say), it is asked for that
+   * one next, so a slow member converges without waiting for another seal.
+   */
+  private ask(member: Member, target: CheckpointRecord, last: WitnessAnswerRecord | undefined, seen: (answer: WitnessAnswer) => void): Promise<void> {
+    this.asking.add(member.name);
+    const run = askWitness(this.ctx, member, target, last)
+      .then(async (answer) => {
+        await this.record(target, answer);
+        seen(answer);
+      })
+      .finally(() => {
+        this.asking.delete(member.name);
+        const newer = this.newest;
+        if (newer !== undefined && newer.size > target.size && !this.asking.has(member.name)) {
+          this.track(this.ctx.primary.witnessAnswers().then((answers) => this.ask(member, newer, answers.find((a) => a.member === member.name), () => {})));
+        }
+      });
+    this.track(run);
+    return run;
+  }
+
+  /** Keeps `work` for idle() (shutdown, tests) without letting its failure escape. */
+  private track(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => this.late.delete(tracked));
+    this.late.add(tracked);
+  }
+
+  /** Stores a witness's answer, and its cosignature into the checkpoint of that size. */
+  private async record(checkpoint: CheckpointRecord, answer: WitnessAnswer): Promise<void> {
+    const { primary } = this.ctx;
+    const { record, cosignatures } = answer;
+    await primary.putWitnessAnswer(record);
+    this.answers({ member: record.member, status: record.status });
+    if (record.status === "cosigned") this.witnessLag(0, { member: record.member });
+    else this.ctx.log.warn("witness_answer", { member: record.member, status: record.status, detail: record.detail, size: checkpoint.size });
+    await this.fault(`witness-answered:${record.member}`);
+    if (cosignatures.length === 0) return;
+    const merged = this.merging.then(async () => {
+      // Re-read: other answers may have joined the stored note meanwhile.
+      const stored = (await primary.checkpointAt(checkpoint.size)) ?? checkpoint;
+      if (stored.cosigners.includes(record.member)) return;
+      const note = withSignatureLines(stored.note, cosignatures);
+      await primary.putCheckpoint({ size: stored.size, note, cosigners: [...stored.cosigners, record.member], createdAt: this.ctx.clock.now() });
+      this.chain.refresh();
+      await this.fault("checkpoint-cosigned");
+    });
+    this.merging = merged.catch(() => undefined);
+    await merged;
   }
 
   private async emptyCheckpoint(): Promise<CheckpointRecord> {
@@ -226,3 +293,27 @@ export class Sealer implements SealRunner {
 }
 
 
+
+/**
+ * Resolves when `done()` holds after one of `tasks` settles, or when all
+ * have; rejects with the first failure (a failure to store an answer is the
+ * seal's, not the witness's).
+ */
+function untilQuorumOrAll(tasks: readonly Promise<void>[], done: () => boolean): Promise<void> {
+  if (tasks.length === 0 || done()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let left = tasks.length;
+    for (const t of tasks) {
+      t.then(() => {
+        left--;
+        if (left === 0 || done()) resolve();
+      }, reject);
+    }
+  });
+}
+
+/** The note with `lines` (verified signature lines) appended to its signatures. */
+function withSignatureLines(note: string, lines: readonly string[]): string {
+  parseNote(note); // a stored note is well-formed; this only guards the append
+  return note + lines.map((l) => (l.endsWith("\n") ? l : `${l}\n`)).join("");
+}

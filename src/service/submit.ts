@@ -1,5 +1,5 @@
 /**
- * Accepting signed submissions (DESIGN.md "Submission", FORMATS.md §4).
+ * Accepting signed submissions (docs/ARCHITECTURE.md "A submission's way", FORMATS.md §4).
  *
  * The happy path costs one signature verification, one promise signature
  * and a share of one group-committed insert: no read of the database at all.

@@ -1,35 +1,432 @@
 /**
- * A member vouching for a checkpoint (C2SP tlog-cosignature, cosignature/v1).
+ * A member's witness (docs/ARCHITECTURE.md "The member's witness"): the
+ * member's own process, with its own cosigner key, its own replica and its
+ * own state, answering the operator's C2SP tlog-witness add-checkpoint.
  *
- * The member cosigns only what its own replica shows: the replica must hold
- * exactly as many blocks as the checkpoint covers and its history root,
- * computed from the replica's stored hashes, must equal the checkpoint's.
- * In this deployment the operator's process holds the members' cosigner keys
- * and acts for them; a member that runs its own witness replaces this step
- * with the same check against its own database.
+ * It cosigns a checkpoint only when
+ *  1. the request passes the tlog-witness checks (core/witness-protocol.ts):
+ *     the pinned log's signature, the size it last cosigned, a consistency
+ *     proof from there — so it never signs two roots for one size nor a
+ *     smaller size after a larger one;
+ *  2. its own replica, which it fills itself from the operator's public read
+ *     API and in which it stores only blocks that pass every check of
+ *     core/verify-block.ts (chain link, batch root, every entry's signature
+ *     against the chain's own client registry, times), reaches the
+ *     checkpoint's size within a bounded time;
+ *  3. its replica's history root at that size is the checkpoint's root.
+ * The check and the update of its latest cosigned checkpoint happen under
+ * one lock and the state is durable before the answer, so racing requests
+ * cannot roll it back. That state is kept apart from the replica: losing the
+ * replica cannot make the witness forget what it signed.
+ *
+ * A block that fails a check is refused and kept as evidence, with the
+ * operator-signed checkpoint that asked for it; from then on the witness
+ * cosigns nothing for this log until a person clears the halt.
  */
-import { bytesEqual } from "../core/bytes.js";
-import { parseCheckpoint } from "../core/checkpoint.js";
+import { parseBlockHeader } from "../core/block.js";
+import { fromBase64, toBase64, toHex } from "../core/bytes.js";
+import { ClientRegistry, isClientRecordEntry, parseClientRecord } from "../core/client-record.js";
 import { cosigner } from "../core/cosignature.js";
+import { CairnError, isCairnError, type ErrorCode } from "../core/errors.js";
+import { treeLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
-import type { NoteSigner } from "../core/keys.js";
-import { assembleTreeRoot, treeRootRefs } from "../core/tlog.js";
-import type { Context, Member } from "./context.js";
+import { parseEntry } from "../core/submission.js";
+import { appendHashes, appendRefs, assembleTreeRoot, treeRootRefs } from "../core/tlog.js";
+import { verifyBlock, type ChainTip } from "../core/verify-block.js";
+import { cosignatureResponse, judgeAddCheckpoint, parseAddCheckpoint, type WitnessedCheckpoint } from "../core/witness-protocol.js";
+import { ConstraintViolation } from "../store/sql-store.js";
+import type { BlockRecord, BlockWrite, WitnessReplica } from "../store/types.js";
+import type { Clock } from "./clock.js";
+import type { Fetch } from "./context.js";
+import type { Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
 
-export type Vouch = { readonly ok: true; readonly signer: NoteSigner } | { readonly ok: false; readonly reason: string };
+export interface WitnessConfig {
+  /** The member's cosigner name. */
+  readonly name: string;
+  /** The log this witness follows, pinned: its origin and the operator's verifier key(s). */
+  readonly origin: string;
+  readonly logKeys: readonly string[];
+  /** The operator's public URL, where blocks and entries are read. */
+  readonly logUrl: string;
+  /** How far a block's `sealed at` may be ahead of this witness's clock. */
+  readonly maxSkewSeconds: number;
+  /** How far an entry's time may be after its block's `sealed at`. */
+  readonly timeWindowSeconds: number;
+  /** How long a request may spend catching up before the witness answers "not yet". */
+  readonly syncBudgetMs: number;
+}
 
-/** The member's cosigner for `note` if its replica agrees with it, else why not. */
-export async function vouch(ctx: Context, member: Member, note: string): Promise<Vouch> {
-  const checkpoint = parseCheckpoint(parseNote(note).text);
-  try {
-    const head = await member.store.head();
-    if (head.size !== checkpoint.size) {
-      return { ok: false, reason: `replica holds ${head.size} blocks, the checkpoint covers ${checkpoint.size}` };
-    }
-    const root = assembleTreeRoot(head.size, await member.store.readHistoryHashes(treeRootRefs(head.size)));
-    if (!bytesEqual(root, checkpoint.root)) return { ok: false, reason: "replica's history root differs from the checkpoint's" };
-  } catch (e) {
-    return { ok: false, reason: `replica unreachable: ${(e as Error).message}` };
+/** Why the witness stopped cosigning: what failed, and the material that proves it. */
+export interface Evidence {
+  readonly at: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly height?: number;
+  /** The operator-signed checkpoint whose request led to the failure. */
+  readonly checkpoint: string;
+  /** The block header and the offending entry, as the operator served them. */
+  readonly header?: string;
+  readonly entry?: { readonly index: number; readonly text: string };
+}
+
+export interface WitnessState {
+  /** The latest checkpoint this witness cosigned: size, root and the note with its cosignature. */
+  readonly latest?: { readonly size: number; readonly root: string; readonly note: string };
+  /** Set when a check failed: the witness cosigns nothing until a person clears it. */
+  readonly halted?: Evidence;
+}
+
+/** Where the witness keeps its state; `save` is durable when it resolves. */
+export interface WitnessStatePort {
+  load(): Promise<WitnessState>;
+  save(state: WitnessState): Promise<void>;
+}
+
+/** An answer in tlog-witness terms: an HTTP status, a content type and a body. */
+export interface WitnessReply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/**
+ * Test hook: where a test may stop the witness (test/service/witness-attacks.test.ts
+ * kills the process at "persisted", after the cosigned state is durable and
+ * before the answer is sent). Production passes none.
+ */
+export type WitnessFaultStep = "persisted";
+export type WitnessFault = (step: WitnessFaultStep) => void | Promise<void>;
+
+/** Blocks a request fetches per page of entries (the operator's page limit). */
+const PAGE = 1000;
+/** Largest JSON body read from the operator per request. */
+const MAX_READ_BYTES = 8 * 1024 * 1024;
+
+export class Witness {
+  private state: WitnessState = {};
+  private registry = ClientRegistry.empty();
+  private lock: Promise<unknown> = Promise.resolve();
+  private fault: WitnessFault = () => {};
+  readonly metrics = new Metrics();
+  private readonly blocksVerified;
+  private readonly entriesVerified;
+  private readonly refusals;
+  private readonly cosigned;
+  private readonly haltedGauge;
+  private readonly headGauge;
+
+  private constructor(
+    readonly config: WitnessConfig,
+    private readonly seed: Uint8Array,
+    readonly verifierKey: string,
+    private readonly replica: WitnessReplica,
+    private readonly statePort: WitnessStatePort,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly fetch: Fetch,
+  ) {
+    const m = this.metrics;
+    this.blocksVerified = m.counter("cairn_witness_blocks_verified_total", "Blocks this witness verified and stored in its replica.");
+    this.entriesVerified = m.counter("cairn_witness_entries_verified_total", "Entries whose signature and registration this witness checked.");
+    this.refusals = m.counter("cairn_witness_refusals_total", "add-checkpoint requests refused, by code.");
+    this.cosigned = m.counter("cairn_witness_cosigned_total", "Checkpoints cosigned.");
+    this.haltedGauge = m.gauge("cairn_witness_halted", "1 while the witness refuses to cosign because it holds evidence against the log.");
+    this.headGauge = m.gauge("cairn_witness_replica_blocks", "Blocks in this witness's verified replica.");
   }
-  return { ok: true, signer: cosigner(member.cosignerSeed, member.name, ctx.clock.now()) };
+
+  static async open(deps: {
+    config: WitnessConfig;
+    /** Ed25519 seed of the member's cosigner key (type 0x04). */
+    seed: Uint8Array;
+    verifierKey: string;
+    replica: WitnessReplica;
+    state: WitnessStatePort;
+    clock: Clock;
+    log: Logger;
+    fetch?: Fetch;
+    /** Test hook (see WitnessFaultStep); never set in production. */
+    fault?: WitnessFault;
+  }): Promise<Witness> {
+    const w = new Witness(deps.config, deps.seed, deps.verifierKey, deps.replica, deps.state, deps.clock, deps.log, deps.fetch ?? ((i, init) => fetch(i, init)));
+    if (deps.fault) w.fault = deps.fault;
+    w.state = await deps.state.load();
+    // The registry is replayed from this witness's own replica, never taken from the operator.
+    const draft = ClientRegistry.empty().draft();
+    for (const record of await deps.replica.clientRecords()) draft.apply(parseClientRecord(parseNote(record).text));
+    w.registry = draft.done();
+    w.haltedGauge(w.state.halted ? 1 : 0);
+    w.headGauge((await deps.replica.head()).size);
+    return w;
+  }
+
+  /** POST /add-checkpoint. */
+  addCheckpoint(body: string): Promise<WitnessReply> {
+    const run = this.lock.then(() => this.judge(body));
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async judge(body: string): Promise<WitnessReply> {
+    let request;
+    try {
+      request = parseAddCheckpoint(body);
+    } catch (e) {
+      return this.refuse(400, e as CairnError);
+    }
+    const latest: WitnessedCheckpoint | undefined = this.state.latest && {
+      size: this.state.latest.size,
+      root: fromBase64(this.state.latest.root, 32),
+      note: this.state.latest.note,
+    };
+    const verdict = await judgeAddCheckpoint({ request, origin: this.config.origin, logKeys: this.config.logKeys, latest });
+    if (!verdict.ok) {
+      this.refusals({ code: verdict.code });
+      this.log.warn("add_checkpoint_refused", { status: verdict.status, code: verdict.code, message: verdict.message });
+      // Same size, another root, under the log's own signature: with the note
+      // this witness cosigned for that size, proof of a split view.
+      if (verdict.code === "CHECKPOINT_CONFLICT" && !this.state.halted) {
+        await this.halt({ at: this.clock.now(), code: verdict.code, message: verdict.message, checkpoint: request.checkpoint });
+      }
+      if (verdict.knownSize !== undefined) return { status: verdict.status, contentType: "text/x.tlog.size", body: `${verdict.knownSize}\n` };
+      return { status: verdict.status, contentType: "text/plain; charset=utf-8", body: `${verdict.code}: ${verdict.message}\n` };
+    }
+    if (this.state.halted) {
+      return this.refuse(422, new CairnError("CHAIN_BROKEN", `this witness holds evidence against ${this.config.origin} (${this.state.halted.code} at ${new Date(this.state.halted.at * 1000).toISOString()}) and cosigns nothing until a person clears it`));
+    }
+    const { checkpoint } = verdict;
+    try {
+      await this.syncTo(checkpoint.size, request.checkpoint);
+    } catch (e) {
+      if (isCairnError(e) && e.code === "UNAVAILABLE") return this.refuse(503, e);
+      if (!isCairnError(e)) {
+        this.log.error("witness_failed", { error: String((e as Error)?.stack ?? e) });
+        return this.refuse(503, new CairnError("UNAVAILABLE", `this witness failed while catching up (${(e as Error).message}); retry`));
+      }
+      return this.refuse(422, e);
+    }
+    const root = assembleTreeRoot(checkpoint.size, await this.replica.readHistoryHashes(treeRootRefs(checkpoint.size)));
+    if (toHex(root) !== toHex(checkpoint.root)) {
+      const e = new CairnError("CHECKPOINT_CONFLICT", `the checkpoint's root for ${checkpoint.size} blocks is not the root of the blocks the log published`);
+      await this.halt({ at: this.clock.now(), code: e.code, message: e.message, checkpoint: request.checkpoint });
+      return this.refuse(422, e);
+    }
+    const now = this.clock.now();
+    const lines = await cosignatureResponse(verdict.body, [cosigner(this.seed, this.config.name, now)]);
+    const note = `${request.checkpoint}${lines}`;
+    await this.save({ ...this.state, latest: { size: checkpoint.size, root: toBase64(checkpoint.root), note } });
+    await this.fault("persisted");
+    this.cosigned();
+    this.log.info("cosigned", { size: checkpoint.size });
+    return { status: 200, contentType: "text/plain; charset=utf-8", body: lines };
+  }
+
+  /** Resolves when no request is being judged (for shutdown). */
+  async idle(): Promise<void> {
+    await this.lock;
+  }
+
+  /** GET /checkpoint: the latest checkpoint this witness cosigned, with its cosignature. */
+  latestCheckpoint(): string | undefined {
+    return this.state.latest?.note;
+  }
+
+  async status() {
+    const head = await this.replica.head();
+    return {
+      name: this.config.name,
+      key: this.verifierKey,
+      origin: this.config.origin,
+      log: this.config.logUrl,
+      replica: { size: head.size, hash: head.hash },
+      latest: this.state.latest ? { size: this.state.latest.size, root: this.state.latest.root } : null,
+      halted: this.state.halted ?? null,
+    };
+  }
+
+  /** Clears a halt after a person has looked at the evidence (it stays in the logs and the caller's records). */
+  async resume(): Promise<Evidence | undefined> {
+    const run = this.lock.then(async () => {
+      const evidence = this.state.halted;
+      const { halted: _, ...rest } = this.state;
+      await this.save(rest);
+      return evidence;
+    });
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Fetches, verifies and stores blocks until the replica holds `size` of them. */
+  private async syncTo(size: number, checkpointNote: string): Promise<void> {
+    const deadline = Date.now() + this.config.syncBudgetMs;
+    let head = await this.replica.head();
+    let tip = head.size === 0 ? undefined : tipOf((await this.replica.getBlock(head.size - 1))!);
+    while (head.size < size) {
+      if (Date.now() > deadline) throw new CairnError("UNAVAILABLE", `catching up: the replica holds ${head.size} of ${size} blocks; retry`);
+      const height = head.size;
+      const block = await this.readJson<{ header: string }>(`/v1/blocks/${height}`);
+      // Read no more entries than the header counts (a header that does not parse is verifyBlock's to report).
+      const declared = declaredSize(block.header);
+      const entries = declared === undefined ? [] : await this.readEntries(height, declared, deadline);
+      let verified;
+      try {
+        verified = await verifyBlock(tip, block.header, entries, this.registry, {
+          origin: this.config.origin,
+          operatorKeys: this.config.logKeys,
+          now: this.clock.now(),
+          maxSkewSeconds: this.config.maxSkewSeconds,
+          timeWindowSeconds: this.config.timeWindowSeconds,
+        });
+      } catch (e) {
+        if (!isCairnError(e)) throw e;
+        // A block dated ahead of this clock is refused, not held against the
+        // log: once the time has come it is acceptable, so a fast operator
+        // clock must not halt every witness for good.
+        if (e.code === "BLOCK_FROM_FUTURE") throw e;
+        const index = /entry (\d+)/.exec(e.message)?.[1];
+        await this.halt({
+          at: this.clock.now(),
+          code: e.code,
+          message: e.message,
+          height,
+          checkpoint: checkpointNote,
+          header: block.header,
+          ...(index !== undefined && entries[Number(index)] !== undefined ? { entry: { index: Number(index), text: entries[Number(index)]! } } : {}),
+        });
+        throw e;
+      }
+      const write = await this.blockWrite(height, block.header, toHex(verified.header.prevHash), entries, verified.leafHashes, verified.hash, verified.header.sealedAt);
+      let appended;
+      try {
+        appended = await this.replica.appendBlock(write);
+      } catch (e) {
+        // The replica holds each entry once: an entry of an earlier block sealed again.
+        if (!(e instanceof ConstraintViolation && /entries\.id/.test(e.message))) throw e;
+        const duplicate = new CairnError("DUPLICATE_ENTRY", `block ${height}: an entry of this block is already in an earlier block`);
+        await this.halt({ at: this.clock.now(), code: duplicate.code, message: duplicate.message, height, checkpoint: checkpointNote, header: block.header });
+        throw duplicate;
+      }
+      if (appended === "conflict") throw new CairnError("UNAVAILABLE", `the replica's head moved while block ${height} was stored; retry`);
+      this.registry = verified.registry;
+      this.blocksVerified();
+      this.entriesVerified({}, entries.length);
+      head = { size: height + 1, hash: write.block.hash };
+      tip = tipOf(write.block);
+      this.headGauge(head.size);
+    }
+  }
+
+  private async blockWrite(height: number, header: string, prevHash: string, entries: readonly string[], leafHashes: Uint8Array, hash: Uint8Array, sealedAt: number): Promise<BlockWrite> {
+    const historyHashes = appendHashes(height, hash, await this.replica.readHistoryHashes(appendRefs(height)));
+    return {
+      block: { height, hash: toHex(hash), prevHash, header, size: entries.length, sealedAt },
+      entries: entries.map((entry, i) => ({ id: toHex(leafHashes.subarray(i * 32, i * 32 + 32)), ...columnsOf(entry) })),
+      batchLevels: treeLevels(leafHashes),
+      historyHashes,
+    };
+  }
+
+  private async readEntries(height: number, declared: number, deadline: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let offset: number | null = 0; offset !== null; ) {
+      if (Date.now() > deadline) throw new CairnError("UNAVAILABLE", `reading block ${height}: ${out.length} of ${declared} entries read; retry`);
+      const page: { entries: { index: number; entry: string }[]; next: number | null } = await this.readJson(`/v1/blocks/${height}/entries?offset=${offset}&limit=${PAGE}`);
+      if (!Array.isArray(page.entries)) throw new CairnError("BAD_BLOCK", `the log's page of block ${height} entries has no list of entries`);
+      if (page.entries.length === 0 && page.next !== null) throw new CairnError("BAD_BLOCK", `the log's page of block ${height} entries at ${offset} is empty and not the last`);
+      for (const e of page.entries) {
+        if (e.index !== out.length || typeof e.entry !== "string") throw new CairnError("BAD_BLOCK", `the log served entry ${e.index} of block ${height} out of order`);
+        out.push(e.entry);
+      }
+      if (page.next !== null && page.next !== out.length) throw new CairnError("BAD_BLOCK", `the log's page of block ${height} entries does not continue where it stopped`);
+      // Past the header's count, verifyBlock refuses whatever else there is.
+      offset = out.length < declared ? page.next : null;
+    }
+    return out;
+  }
+
+  /** A JSON answer of the log; anything short of one is "not yet" (503), never evidence. */
+  private async readJson<T>(path: string): Promise<T> {
+    const unavailable = (why: string) => new CairnError("UNAVAILABLE", `cannot read ${path} from the log at ${this.config.logUrl}: ${why}; retry`);
+    let text: string;
+    let status: number;
+    try {
+      const res = await this.fetch(`${this.config.logUrl}${path}`, { signal: AbortSignal.timeout(this.config.syncBudgetMs) });
+      status = res.status;
+      text = await readCapped(res, MAX_READ_BYTES);
+    } catch (e) {
+      throw isCairnError(e) ? e : unavailable((e as Error).message);
+    }
+    if (status !== 200) throw unavailable(`${status} ${text.slice(0, 200)}`);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw unavailable("the answer is not JSON");
+    }
+  }
+
+  private async halt(evidence: Evidence): Promise<void> {
+    this.log.error("evidence", { ...evidence });
+    await this.save({ ...this.state, halted: evidence });
+    this.haltedGauge(1);
+  }
+
+  private async save(state: WitnessState): Promise<void> {
+    await this.statePort.save(state);
+    this.state = state;
+    this.haltedGauge(state.halted ? 1 : 0);
+  }
+
+  private refuse(status: number, e: CairnError): WitnessReply {
+    this.refusals({ code: e.code });
+    this.log.warn("add_checkpoint_refused", { status, code: e.code, message: e.message });
+    return { status, contentType: "text/plain; charset=utf-8", body: `${e.code}: ${e.message}\n` };
+  }
+}
+
+/** The entry count a block header states, or undefined if it is not a header. */
+function declaredSize(header: unknown): number | undefined {
+  try {
+    return typeof header === "string" ? parseBlockHeader(header).size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The body as text, refusing (without buffering it whole) one larger than `max` bytes. */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      throw new CairnError("UNAVAILABLE", `the log's answer is larger than ${max} bytes`);
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function tipOf(b: BlockRecord): ChainTip {
+  return { height: b.height, hash: b.hash, sealedAt: b.sealedAt };
+}
+
+/** The replica's columns of a verified entry: its digest and client for lookups, no promise. */
+function columnsOf(entry: string): { entry: string; digest: string; client: string; receivedAt: number; promise: string } {
+  if (isClientRecordEntry(entry)) {
+    const r = parseClientRecord(parseNote(entry).text);
+    return { entry, digest: "", client: r.name, receivedAt: r.time, promise: "" };
+  }
+  const { submission, signer } = parseEntry(entry);
+  return { entry, digest: toHex(submission.digest), client: signer.name, receivedAt: submission.time, promise: "" };
 }

@@ -1,5 +1,5 @@
 /**
- * The Cloudflare D1 backend of SqlStore (DESIGN.md "Storage"): reads through
+ * The Cloudflare D1 backend of SqlStore (docs/ARCHITECTURE.md "Layers"): reads through
  * drizzle-orm/d1, each multi-row write as one D1 `batch()`, which D1 runs as
  * a single transaction (all statements commit or none; D1 has no interactive
  * transactions, which SqlStore never needs). D1 binds at most 100 parameters

@@ -1,5 +1,5 @@
 /**
- * The database schema (DESIGN.md "Storage"), one for every database: the
+ * The database schema (docs/ARCHITECTURE.md), one for every database: the
  * operator's primary and each member replica. Replicas simply leave the
  * primary-only tables (clients, pending, replica_status) empty.
  *
@@ -130,11 +130,12 @@ export const checkpoints = sqliteTable("checkpoints", {
   createdAt: integer("created_at").notNull(),
 });
 
+/** Each member witness's last answer (the table keeps its v1 name). */
 export const replicaStatus = sqliteTable("replica_status", {
   member: text("member").primaryKey(),
   size: integer("size").notNull(),
   hash: text("hash").notNull(),
-  status: text("status", { enum: ["ok", "behind", "unreachable", "diverged"] }).notNull(),
+  status: text("status", { enum: ["cosigned", "refused", "unreachable"] }).notNull(),
   detail: text("detail"),
   evidence: text("evidence"),
   updatedAt: integer("updated_at").notNull(),

@@ -31,7 +31,7 @@ import type {
   NewPending,
   PendingRecord,
   PrimaryStore,
-  ReplicaStatusRecord,
+  WitnessAnswerRecord,
 } from "./types.js";
 
 
@@ -292,6 +292,11 @@ export class SqlStore implements PrimaryStore {
     return row && { ...row, cosigners: parseNames(row.cosigners) };
   }
 
+  async checkpointAt(size: number): Promise<CheckpointRecord | undefined> {
+    const [row] = await this.#db.select(checkpointFields).from(checkpoints).where(eq(checkpoints.size, size));
+    return row && { ...row, cosigners: parseNames(row.cosigners) };
+  }
+
   // ---- clients -----------------------------------------------------------
 
   async getClient(name: string): Promise<ClientRecord | undefined> {
@@ -302,26 +307,45 @@ export class SqlStore implements PrimaryStore {
     return this.#db.select(clientFields).from(clients).orderBy(asc(clients.name));
   }
 
-  async putClient(name: string, key: string, now: number): Promise<"created" | "exists" | "conflict"> {
-    // Insert-or-nothing first, so two registrations racing for a name cannot both "create".
-    const inserted = await this.#db
-      .insert(clients)
-      .values({ name, key, status: "active", createdAt: now, revokedAt: null })
-      .onConflictDoNothing()
-      .returning({ name: clients.name });
-    if (inserted.length > 0) return "created";
+  async putClient(name: string, key: string, now: number, record: NewPending): Promise<"created" | "exists" | "conflict"> {
+    // One atomic batch: the chain record is queued only when the name is
+    // new, and the client row is inserted-or-nothing, so two registrations
+    // racing for a name cannot both "create", and a client is never known to
+    // the submit path without its record on the way into the chain.
+    const [, inserted] = await this.#backend.writeBatch([
+      pendingRecordStatement(record, { sql: `NOT EXISTS (SELECT 1 FROM "clients" WHERE "name" = ?)`, params: [name] }),
+      this.#db
+        .insert(clients)
+        .values({ name, key, status: "active", createdAt: now, revokedAt: null })
+        .onConflictDoNothing()
+        .returning({ name: clients.name })
+        .toSQL(),
+    ]);
+    if ((inserted ?? []).length > 0) return "created";
     const existing = await this.getClient(name);
     return existing?.key === key ? "exists" : "conflict";
   }
 
-  async revokeClient(name: string, now: number): Promise<boolean> {
-    // The first revocation time is kept: revoking again changes nothing.
-    const rows = await this.#db
-      .update(clients)
-      .set({ status: "revoked", revokedAt: sql`coalesce(${clients.revokedAt}, ${now})` })
-      .where(eq(clients.name, name))
-      .returning({ name: clients.name });
-    return rows.length > 0;
+  async revokeClient(name: string, key: string, now: number, record: NewPending): Promise<boolean> {
+    // The record is queued only by the revocation that changes the row:
+    // revoking again writes nothing.
+    const active = { sql: `EXISTS (SELECT 1 FROM "clients" WHERE "name" = ? AND "key" = ? AND "status" = 'active')`, params: [name, key] };
+    const [, rows] = await this.#backend.writeBatch([
+      pendingRecordStatement(record, active),
+      this.#db
+        .update(clients)
+        .set({ status: "revoked", revokedAt: now })
+        .where(and(eq(clients.name, name), eq(clients.key, key), eq(clients.status, "active")))
+        .returning({ name: clients.name })
+        .toSQL(),
+    ]);
+    return (rows ?? []).length > 0;
+  }
+
+  async clientRecords(): Promise<string[]> {
+    // Records are the entries without a digest, in chain order.
+    const rows = await this.#db.select({ entry: entries.entry }).from(entries).where(eq(entries.digest, "")).orderBy(asc(entries.height), asc(entries.idx));
+    return rows.map((r) => r.entry);
   }
 
   // ---- pending -----------------------------------------------------------
@@ -364,11 +388,11 @@ export class SqlStore implements PrimaryStore {
 
   // ---- replicas ----------------------------------------------------------
 
-  async replicaStatuses(): Promise<ReplicaStatusRecord[]> {
+  async witnessAnswers(): Promise<WitnessAnswerRecord[]> {
     return this.#db.select(replicaFields).from(replicaStatus).orderBy(asc(replicaStatus.member));
   }
 
-  async putReplicaStatus(status: ReplicaStatusRecord): Promise<void> {
+  async putWitnessAnswer(status: WitnessAnswerRecord): Promise<void> {
     const { member: _m, ...rest } = status;
     await this.#db.insert(replicaStatus).values(status).onConflictDoUpdate({ target: replicaStatus.member, set: rest });
   }
@@ -435,6 +459,16 @@ export class SqlStore implements PrimaryStore {
  * follows it), and RETURNING reports exactly the rows that went in. The
  * WHERE clause also keeps SQLite from reading ON CONFLICT as a join's ON.
  */
+/** Queues one chain record (a client registration or revocation) when `condition` holds. */
+function pendingRecordStatement(r: NewPending, condition: Query): Query {
+  return {
+    sql: `INSERT INTO "pending" ("id", "entry", "digest", "client", "received_at", "promise")
+      SELECT ?, ?, ?, ?, ?, ? WHERE ${condition.sql}
+      ON CONFLICT ("id") DO NOTHING`,
+    params: [r.id, r.entry, r.digest, r.client, r.receivedAt, r.promise, ...condition.params],
+  };
+}
+
 function insertPendingStatement(part: readonly { e: NewPending; position: number }[]): Query {
   const params: unknown[] = [];
   for (const { e, position } of part) params.push(position, e.id, e.entry, e.digest, e.client, e.receivedAt, e.promise);

@@ -31,9 +31,12 @@ export interface PendingRecord {
   readonly seq: number;
   readonly id: string;
   readonly entry: string;
+  /** The submission's digest; "" for a client record (registration, revocation). */
   readonly digest: string;
+  /** The signing client; for a client record, the client it registers or revokes. */
   readonly client: string;
   readonly receivedAt: number;
+  /** The operator's promise; "" for a client record. */
   readonly promise: string;
 }
 
@@ -91,16 +94,19 @@ export interface CheckpointRecord {
   readonly createdAt: number;
 }
 
-export type ReplicaHealth = "ok" | "behind" | "unreachable" | "diverged";
+/** How a member's witness last answered a request to cosign. */
+export type WitnessAnswerStatus = "cosigned" | "refused" | "unreachable";
 
-export interface ReplicaStatusRecord {
+export interface WitnessAnswerRecord {
   readonly member: string;
+  /** The size of the witness's latest cosigned checkpoint, as far as the operator knows (0: none yet). */
   readonly size: number;
+  /** Hex history root at that size ("" when unknown). */
   readonly hash: string;
-  readonly status: ReplicaHealth;
-  /** Human-readable reason for a status other than ok. */
+  readonly status: WitnessAnswerStatus;
+  /** The witness's message (HTTP status and body) for an answer other than cosigned. */
   readonly detail: string | null;
-  /** For diverged: JSON with the two conflicting headers. */
+  /** JSON evidence kept with a refusal: what was asked. */
   readonly evidence: string | null;
   readonly updatedAt: number;
 }
@@ -129,17 +135,45 @@ export interface ChainStore {
   putCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
   /** The newest checkpoint with at least `minCosigners` cosignatures. */
   latestCheckpoint(minCosigners?: number): Promise<CheckpointRecord | undefined>;
+  /** The stored checkpoint of exactly `size` blocks. */
+  checkpointAt(size: number): Promise<CheckpointRecord | undefined>;
+  /** The client records (registrations, revocations) in chain order: the entries with no digest. */
+  clientRecords(): Promise<string[]>;
   close(): void;
 }
 
-/** The operator's primary database: the chain plus clients, pending entries and replica status. */
+/**
+ * What a member's witness keeps of the chain: only the blocks it verified,
+ * written by it alone. Its client registry is replayed from the records in
+ * its own replica, never read from the operator.
+ */
+export interface WitnessReplica {
+  head(): Promise<Head>;
+  getBlock(height: number): Promise<BlockRecord | undefined>;
+  /** As ChainStore.appendBlock: atomic, "conflict" when the head moved. */
+  appendBlock(write: BlockWrite): Promise<AppendResult>;
+  readHistoryHashes(refs: readonly NodeRef[]): Promise<Uint8Array[]>;
+  /** The client records (registrations, revocations) in chain order: entries with no digest. */
+  clientRecords(): Promise<string[]>;
+  close(): void;
+}
+
+/** The operator's primary database: the chain plus clients, pending entries and the witnesses' last answers. */
 export interface PrimaryStore extends ChainStore {
   getClient(name: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
-  /** created: new; exists: same name and key already there; conflict: same name, other key. */
-  putClient(name: string, key: string, now: number): Promise<"created" | "exists" | "conflict">;
-  /** false when there is no such client. Revoking twice is fine. */
-  revokeClient(name: string, now: number): Promise<boolean>;
+  /**
+   * created: new; exists: same name and key already there; conflict: same
+   * name, other key. `record` (the signed registration, a chain record) is
+   * queued as pending in the same atomic batch, and only when created.
+   */
+  putClient(name: string, key: string, now: number, record: NewPending): Promise<"created" | "exists" | "conflict">;
+  /**
+   * Revokes the active client `name` whose key is `key`, queueing `record`
+   * (the signed revocation) in the same atomic batch; false, writing
+   * nothing, when there is no such active client.
+   */
+  revokeClient(name: string, key: string, now: number, record: NewPending): Promise<boolean>;
 
   /**
    * Inserts in one atomic batch, in array order (which becomes acceptance
@@ -154,6 +188,6 @@ export interface PrimaryStore extends ChainStore {
   /** Sealed and pending anchors of a digest, oldest first. */
   anchorsOfDigest(digest: string, limit: number): Promise<(EntryRecord | PendingRecord)[]>;
 
-  replicaStatuses(): Promise<ReplicaStatusRecord[]>;
-  putReplicaStatus(status: ReplicaStatusRecord): Promise<void>;
+  witnessAnswers(): Promise<WitnessAnswerRecord[]>;
+  putWitnessAnswer(status: WitnessAnswerRecord): Promise<void>;
 }

@@ -235,12 +235,13 @@ describe("cairn CLI", () => {
   });
 
   it("audits the data dir, then finds the block of a tampered member replica", async () => {
+    await node.sealer.idle();
     const clean = await cairn(["audit"]);
-    expect(clean.code).toBe(0);
-    expect(clean.stdout.match(/^✓ /gm)).toHaveLength(4); // primary + three members
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout.match(/^✓ /gm)).toHaveLength(4); // primary + three witnesses' replicas
     expect(clean.stdout).toContain("All 4 databases are sound.");
 
-    const member = path.join(dataDir, "member-2.db");
+    const member = path.join(dataDir, "members", "member-2.localhost", "replica.db");
     const db = createClient({ url: pathToFileURL(member).href });
     const found = (await db.execute("SELECT id, height, entry FROM entries ORDER BY height DESC, idx LIMIT 1")).rows[0]!;
     const row = { id: String(found.id), height: Number(found.height), entry: String(found.entry) };
@@ -251,8 +252,9 @@ describe("cairn CLI", () => {
 
     const dirty = await cairn(["audit"]);
     expect(dirty.code).toBe(1);
-    expect(dirty.stdout).toContain(`member-2.db: block ${row.height} is bad: entry 0 does not hash to its id ${row.id}`);
-    expect(dirty.stdout).toMatch(/✓ .*member-1\.db/);
+    // The altered entry no longer hashes into the block's batch root.
+    expect(dirty.stdout).toMatch(new RegExp(`member-2\\.localhost/replica\\.db: block ${row.height} is bad: .*batch root`));
+    expect(dirty.stdout).toMatch(/✓ .*member-1\.localhost\/replica\.db/);
     expect(dirty.stdout).toContain("FAILED: 1 of 4 databases");
 
     const one = await cairn(["audit", member]);

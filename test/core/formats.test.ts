@@ -10,7 +10,9 @@ import {
   parseCheckpoint,
   parseEntry,
   verifyEntry,
+  verifyBlock,
   verifyReceipt,
+  ClientRegistry,
 } from "../../src/core/index.js";
 import { buildVectors, renderFormats, type FormatVectors } from "../../scripts/formats.js";
 
@@ -23,6 +25,31 @@ const sha256 = (...parts: (string | Uint8Array)[]) => {
 };
 
 describe("docs/FORMATS.md and test/vectors/cairn-v1.json", () => {
+  it("form a v2 chain: every block passes a member witness's checks, the registration first", async () => {
+    const v = JSON.parse(read("test/vectors/cairn-v1.json")) as FormatVectors;
+    const ids = [v.clientRecord.id, ...v.submissions.map((s) => s.id)];
+    const texts = new Map([[v.clientRecord.id, v.clientRecord.entry], ...v.submissions.map((s) => [s.id, s.entry] as const)]);
+    const perBlock = v.blocks.map((b) => parseBlockHeader(b.header).size);
+    let registry = ClientRegistry.empty();
+    let tip: { height: number; hash: string; sealedAt: number } | undefined;
+    let next = 0;
+    for (const [height, b] of v.blocks.entries()) {
+      const entries = ids.slice(next, next + perBlock[height]!).map((id) => texts.get(id)!);
+      next += perBlock[height]!;
+      const checked = await verifyBlock(tip, b.header, entries, registry, {
+        origin: v.trust.origin,
+        operatorKeys: v.trust.operatorKeys,
+        now: parseBlockHeader(b.header).sealedAt,
+        maxSkewSeconds: 60,
+        timeWindowSeconds: 300,
+      });
+      registry = checked.registry;
+      tip = { height, hash: b.hash, sealedAt: checked.header.sealedAt };
+    }
+    expect(next).toBe(ids.length);
+    expect(registry.lookup("registry.example/app")?.status).toBe("active");
+  });
+
   it("are exactly what the code produces (run `npm run formats` after changing a format)", async () => {
     const vectors = await buildVectors();
     expect(read("docs/FORMATS.md")).toBe(renderFormats(read("docs/FORMATS.template.md"), vectors));

@@ -42,10 +42,11 @@ describe("Node runtime with the seal thread", () => {
   it("shows the thread's seal metrics once, and 'seal now' goes to the thread", async () => {
     const token = readFileSync(join(dir, "admin-token"), "utf8").trim();
     const report = await (await fetch(`${node.url}/v1/admin/seal`, { method: "POST", headers: { Authorization: `Bearer ${token}` } })).json();
-    expect(report).toMatchObject({ final: true, head: { size: 1 } });
+    // Block 0 holds the dev client's registration; block 1 the submission.
+    expect(report).toMatchObject({ final: true, head: { size: 2 } });
     const metrics = await (await fetch(`${node.url}/metrics`)).text();
     expect(metrics.match(/^# TYPE cairn_seals_total /gm)).toHaveLength(1);
-    expect(metrics).toMatch(/cairn_seals_total\{outcome="block"\} 1/);
-    expect(metrics).toMatch(/cairn_sealed_entries_total 1/);
+    expect(metrics).toMatch(/cairn_seals_total\{outcome="block"\} 2/);
+    expect(metrics).toMatch(/cairn_sealed_entries_total 2/);
   });
 });

@@ -256,9 +256,12 @@ describe("read routes", () => {
 
   it("consortium, trust, health, metrics and the OpenAPI document", async () => {
     const consortium = await (await cluster.request("/v1/consortium")).json();
-    expect(consortium.members.map((m: any) => m.replica.status)).toEqual(["ok", "ok", "ok"]);
+    await cluster.services.sealer.idle();
+    expect(consortium.members.map((m: any) => m.witness)).toEqual(cluster.witnesses.map((w) => w.url));
+    expect(consortium.members.map((m: any) => m.answer.status)).toEqual(["cosigned", "cosigned", "cosigned"]);
     expect(consortium.quorum).toBe(2);
-    expect(typeof consortium.members[0].replica.head.height).toBe("number");
+    expect(typeof consortium.members[0].head.size).toBe("number");
+    expect(consortium.members[0].key).toMatch(/^m1\.test\+[0-9a-f]{8}\+/);
     expect((await (await cluster.request("/healthz")).json()).ok).toBe(true);
     const metrics = await (await cluster.request("/metrics")).text();
     expect(metrics).toContain("cairn_submissions_total");
@@ -283,7 +286,8 @@ describe("read routes", () => {
 
 describe("pushback", () => {
   it("refuses new submissions with 503 + Retry-After when the backlog is full, and accepts known ones", async () => {
-    const small = await startCluster({ config: { maxPendingEntries: 3 } });
+    // Three submissions and the client's registration record fill a backlog of four.
+    const small = await startCluster({ config: { maxPendingEntries: 4 } });
     try {
       const c = await registerClient(small);
       const first = await submission(small, c, document("bp 0"));

@@ -1,12 +1,14 @@
 /**
- * A real Cairn for tests: libSQL files in a temp dir for the primary and each
- * member, the real services and Hono app served by @hono/node-server on
- * 127.0.0.1, real keys. Member stores sit behind FaultyStore, which passes
- * every call to the real store unless a test switches a fault on (replica
- * down, or "written but the reply was lost") — failure injection, not a
- * stand-in for the database.
+ * A real Cairn for tests: libSQL files in a temp dir for the primary, the
+ * real services and Hono app served by @hono/node-server on 127.0.0.1, and
+ * each member's own witness (src/runtime/member.ts: its own key, replica,
+ * state file and HTTP server on 127.0.0.1), real keys throughout. A witness
+ * can be stopped and started again on the same port and data dir, as a
+ * member restarting its process would. Members' keys come from fixed seeds
+ * written into their data dirs, so the operator's configuration can name
+ * their public keys before they start.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,22 +16,25 @@ import { pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import {
   formatSignerKey,
+  formatVerifierKey,
   generateKeyPair,
   KEY_TYPE_COSIGNATURE_V1,
   KEY_TYPE_ED25519,
   noteSigner,
+  parseSignerKey,
   sha256,
   signSubmission,
   utf8,
 } from "../../src/core/index.js";
 import { createApp } from "../../src/http/app.js";
 import { libsqlDatabase } from "../../src/runtime/config.js";
+import { freePort } from "../../src/runtime/dev-members.js";
+import { startMember, type RunningMember } from "../../src/runtime/member.js";
 import { DEFAULTS, type CairnConfig } from "../../src/service/config.js";
 import { createContext, createServices, type Services } from "../../src/service/index.js";
 import { silentLogger } from "../../src/service/log.js";
 import type { FaultHook } from "../../src/service/seal.js";
 import { openLibsqlStore, type LibsqlStore } from "../../src/store/libsql.js";
-import type { ChainStore } from "../../src/store/types.js";
 
 export const ORIGIN = "cairn.test/log";
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -41,27 +46,49 @@ export class TestClock {
   }
 }
 
-/** Passes everything to the real store; a test can make it unreachable or lose the reply of a write. */
-export class FaultyStore {
-  down = false;
-  loseNextAppendReply = false;
-  constructor(readonly real: LibsqlStore) {}
-  proxy(): ChainStore {
-    return new Proxy(this.real as unknown as ChainStore, {
-      get: (target, prop, receiver) => {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== "function" || prop === "close") return value;
-        return async (...args: unknown[]) => {
-          if (this.down) throw new Error("replica unreachable (injected)");
-          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          if (prop === "appendBlock" && this.loseNextAppendReply) {
-            this.loseNextAppendReply = false;
-            throw new Error("connection lost after the write (injected)");
-          }
-          return result;
-        };
-      },
-    });
+const seed = (label: string) => sha256(utf8(label));
+
+export function operatorSignerKey(): string {
+  return formatSignerKey(ORIGIN, KEY_TYPE_ED25519, seed("operator"));
+}
+
+export function operatorVerifierKey(): string {
+  const k = parseSignerKey(operatorSignerKey());
+  return formatVerifierKey(k.name, k.type, k.publicKey);
+}
+
+export function memberSignerKey(i: number): string {
+  return formatSignerKey(`m${i}.test`, KEY_TYPE_COSIGNATURE_V1, seed(`member ${i}`));
+}
+
+/** One member's witness: its own data dir and port; stop() and start() as its process would. */
+export class TestWitness {
+  running: RunningMember | undefined;
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+    private readonly clock: TestClock,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = await startMember({ env: this.env, port: this.port, clock: this.clock, log: silentLogger, durability: "normal" });
+  }
+
+  async stop(): Promise<void> {
+    const r = this.running;
+    this.running = undefined;
+    await r?.close();
+  }
+
+  get replicaFile(): string {
+    return join(this.dir, "replica.db");
   }
 }
 
@@ -72,6 +99,8 @@ export interface ClusterOptions {
   readonly clock?: TestClock;
   readonly fault?: FaultHook;
   readonly config?: Partial<CairnConfig>;
+  /** Share these running witnesses (a second operator process on the same primary). */
+  readonly witnesses?: readonly TestWitness[];
 }
 
 export interface Cluster {
@@ -79,27 +108,24 @@ export interface Cluster {
   readonly url: string;
   readonly services: Services;
   readonly primary: LibsqlStore;
-  readonly replicas: FaultyStore[];
+  readonly witnesses: readonly TestWitness[];
   readonly clock: TestClock;
   readonly config: CairnConfig;
   request(path: string, init?: RequestInit & { json?: unknown; admin?: boolean }): Promise<Response>;
-  close(): Promise<void>;
+  /** Closes the operator; with `keepWitnesses` the members keep running. */
+  close(options?: { keepWitnesses?: boolean }): Promise<void>;
 }
 
-const seed = (label: string) => sha256(utf8(label));
-
-export function clusterConfig(dir: string, members: number, quorum?: number): CairnConfig {
-  const file = (name: string) => pathToFileURL(join(dir, name)).href;
+export function clusterConfig(dir: string, witnesses: readonly { name: string; url: string }[], quorum?: number): CairnConfig {
   return {
     origin: ORIGIN,
-    operatorKey: formatSignerKey(ORIGIN, KEY_TYPE_ED25519, seed("operator")),
-    primary: { url: file("primary.db") },
-    members: Array.from({ length: members }, (_, i) => ({
-      name: `m${i + 1}.test`,
-      cosignerKey: formatSignerKey(`m${i + 1}.test`, KEY_TYPE_COSIGNATURE_V1, seed(`member ${i + 1}`)),
-      database: { url: file(`member-${i + 1}.db`) },
-    })),
-    quorum: quorum ?? Math.floor(members / 2) + 1,
+    operatorKey: operatorSignerKey(),
+    primary: { url: pathToFileURL(join(dir, "primary.db")).href },
+    members: witnesses.map((w, i) => {
+      const k = parseSignerKey(memberSignerKey(i + 1));
+      return { name: w.name, key: formatVerifierKey(k.name, k.type, k.publicKey), witness: w.url };
+    }),
+    quorum: quorum ?? Math.floor(witnesses.length / 2) + 1,
     sealIntervalMs: 1000,
     batchLimit: DEFAULTS.batchLimit,
     maxSealDelaySeconds: 60,
@@ -112,25 +138,50 @@ export function clusterConfig(dir: string, members: number, quorum?: number): Ca
   };
 }
 
+/** Member witnesses for an operator that will serve at `operatorUrl`, not started yet. */
+export async function makeWitnesses(dir: string, n: number, operatorUrl: string, clock: TestClock): Promise<TestWitness[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, k) => {
+      const i = k + 1;
+      const name = `m${i}.test`;
+      const memberDir = join(dir, "members", name);
+      mkdirSync(memberDir, { recursive: true });
+      writeFileSync(join(memberDir, "cosigner.key"), memberSignerKey(i) + "\n", { mode: 0o600 });
+      const env = {
+        CAIRN_MEMBER_NAME: name,
+        CAIRN_MEMBER_DATA_DIR: memberDir,
+        CAIRN_LOG_ORIGIN: ORIGIN,
+        CAIRN_LOG_KEYS: operatorVerifierKey(),
+        CAIRN_LOG_URL: operatorUrl,
+        CAIRN_SYNC_BUDGET: "30",
+      };
+      return new TestWitness(name, memberDir, await freePort(), env, clock);
+    }),
+  );
+}
+
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "cairn-test-"));
   const clock = options.clock ?? new TestClock();
-  const config = { ...clusterConfig(dir, options.members ?? 3, options.quorum), ...options.config };
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const witnesses = options.witnesses ?? (await makeWitnesses(dir, options.members ?? 3, url, clock));
+  const config = { ...clusterConfig(dir, witnesses, options.quorum), ...options.config };
   const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal" });
-  const replicas = await Promise.all(config.members.map(async (m) => new FaultyStore(await openLibsqlStore({ ...libsqlDatabase(m.database), durability: "normal" }))));
-  const ctx = createContext({ config, primary, replicas: replicas.map((r) => r.proxy()), clock, log: silentLogger });
+  const ctx = createContext({ config, primary, clock, log: silentLogger });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   const app = createApp(services, { onInternalError: () => {} });
   const server: ServerType = await new Promise((ready) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => ready(s));
+    const s = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () => ready(s));
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if ((server.address() as AddressInfo).port !== port) throw new Error("the operator did not get its port");
+  await Promise.all(witnesses.map((w) => w.start()));
   return {
     dir,
     url,
     services,
     primary,
-    replicas,
+    witnesses,
     clock,
     config,
     request(path, init = {}) {
@@ -140,11 +191,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const body = init.json !== undefined ? JSON.stringify(init.json) : init.body;
       return fetch(url + path, { ...init, headers, ...(body === undefined ? {} : { body }) });
     },
-    async close() {
+    async close(closeOptions = {}) {
       await new Promise<void>((done) => server.close(() => done()));
       await services.submitter.drain();
+      await services.sealer.idle();
       primary.close();
-      for (const r of replicas) r.real.close();
+      if (!closeOptions.keepWitnesses) for (const w of witnesses) await w.stop();
     },
   };
 }

@@ -1,20 +1,22 @@
 /**
- * The seal under failure, on real libSQL files: replicas down (quorum met and
- * not met), a lagging replica caught up, a tampered replica detected with
- * evidence, a failure after each write step followed by a restart, a reply
- * lost after the primary committed, and two sealers at once. After every
- * scenario a checker re-verifies: each acknowledged entry is sealed exactly
- * once, every receipt verifies offline, and every database audits clean
- * from block 0.
+ * The seal under failure, with each member's own witness (its own key,
+ * replica and HTTP server on 127.0.0.1): witnesses down (quorum met and not
+ * met), a witness catching up by itself when it returns, a witness whose
+ * replica is deleted re-verifying from block 0, a failure after each write
+ * step followed by a restart, and two sealers at once. After every scenario
+ * a checker re-verifies: each acknowledged entry is sealed exactly once,
+ * every receipt verifies offline, and the primary and every witness's
+ * replica audit clean from block 0.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { createClient } from "@libsql/client";
+import { rmSync } from "node:fs";
+import { get } from "node:http";
 import { pathToFileURL } from "node:url";
-import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
 import { verifyReceipt } from "../../src/core/index.js";
 import { auditChain } from "../../src/service/audit.js";
 import type { SealStep } from "../../src/service/seal.js";
-import { anchor, document, ORIGIN, registerClient, startCluster, submission, type Cluster } from "./harness.js";
+import { openLibsqlStore } from "../../src/store/libsql.js";
+import { anchor, document, operatorVerifierKey, ORIGIN, registerClient, startCluster, submission, type Cluster } from "./harness.js";
 
 const open: Cluster[] = [];
 async function cluster(options: Parameters<typeof startCluster>[0] = {}) {
@@ -32,12 +34,18 @@ async function acknowledge(c: Cluster, client: Awaited<ReturnType<typeof registe
   return answers.map((a) => a.body.id);
 }
 
-/** Every acknowledged id sealed exactly once, receipts verify, every database audits clean. */
-async function checkEverything(c: Cluster, acknowledged: readonly string[]) {
+/** Submissions (not client records) in the chain, each id once. */
+async function sealedSubmissions(c: Cluster): Promise<string[]> {
   const head = await c.primary.head();
-  let total = 0;
-  for (let h = 0; h < head.size; h++) total += (await c.primary.getBlock(h))!.size;
-  expect(total).toBe(acknowledged.length);
+  const ids: string[] = [];
+  for (let h = 0; h < head.size; h++) ids.push(...(await c.primary.blockEntries(h, 0, 100_000)).filter((e) => e.digest !== "").map((e) => e.id));
+  return ids;
+}
+
+/** Every acknowledged id sealed exactly once, receipts verify, primary and replicas audit clean. */
+async function checkEverything(c: Cluster, acknowledged: readonly string[]) {
+  const sealed = await sealedSubmissions(c);
+  expect([...sealed].sort()).toEqual([...acknowledged].sort());
   expect((await c.primary.pendingStats()).count).toBe(0);
   const trust = await (await c.request("/v1/trust")).json();
   for (const id of acknowledged) {
@@ -45,115 +53,139 @@ async function checkEverything(c: Cluster, acknowledged: readonly string[]) {
     expect(res.status, `receipt of ${id}`).toBe(200);
     await verifyReceipt(await res.json(), trust);
   }
-  for (const store of [c.primary, ...c.replicas.map((r) => r.real)]) {
-    const report = await auditChain(store, ORIGIN);
-    expect(report, "audit").toMatchObject({ ok: true, blocks: head.size, entries: acknowledged.length });
+  const head = await c.primary.head();
+  const audits = { origin: ORIGIN, operatorKeys: [operatorVerifierKey()], now: c.clock.now() };
+  expect(await auditChain(c.primary, audits), "primary audit").toMatchObject({ ok: true, blocks: head.size });
+  for (const w of c.witnesses) {
+    const replica = await openLibsqlStore({ url: pathToFileURL(w.replicaFile).href });
+    try {
+      expect(await auditChain(replica, audits), `${w.name} audit`).toMatchObject({ ok: true, blocks: head.size });
+    } finally {
+      replica.close();
+    }
   }
 }
 
-describe("replicas and quorum", () => {
-  it("one replica down: the block is final with the other two; the replica is caught up when it returns", async () => {
+/** GET JSON on a connection of its own: the witness may just have been restarted on that port. */
+function getJson(url: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve(JSON.parse(body)));
+    }).on("error", reject);
+  });
+}
+
+async function consortium(c: Cluster) {
+  return (await c.request("/v1/consortium")).json();
+}
+
+describe("witnesses and quorum", () => {
+  it("the honest path: each witness verifies the block into its own replica and cosigns; receipts carry the cosignatures", async () => {
     const c = await cluster();
     const client = await registerClient(c);
-    c.replicas[2]!.down = true;
+    const ids = await acknowledge(c, client, 5, "honest");
+    const report = await c.services.sealer.seal();
+    expect(report).toMatchObject({ final: true, block: { height: 0, size: 6 } }); // 5 submissions and the client's registration
+    await c.services.sealer.idle();
+    const members = (await consortium(c)).members;
+    expect(members.map((m: any) => [m.witness, m.answer.status])).toEqual(c.witnesses.map((w) => [w.url, "cosigned"]));
+    for (const w of c.witnesses) {
+      const status = await getJson(`${w.url}/status`);
+      expect(status).toMatchObject({ replica: { size: 1 }, latest: { size: 1 }, halted: null });
+      const cosigned = await (await fetch(`${w.url}/checkpoint`)).text();
+      expect(cosigned).toContain(`— ${w.name} `);
+    }
+    await checkEverything(c, ids);
+  });
+
+  it("one witness down: final with the other two; it catches up by itself, verifying every block, when it returns", async () => {
+    const c = await cluster();
+    const client = await registerClient(c);
+    await c.witnesses[2]!.stop();
     const ids = await acknowledge(c, client, 5, "one down");
     const report = await c.services.sealer.seal();
-    expect(report).toMatchObject({ final: true, block: { height: 0, size: 5 } });
-    expect(report.cosigners).toEqual(["m1.test", "m2.test"]);
-    const consortium = await (await c.request("/v1/consortium")).json();
-    expect(consortium.members[2].replica.status).toBe("unreachable");
+    expect(report).toMatchObject({ final: true, block: { height: 0 } });
+    expect([...report.cosigners].sort()).toEqual(["m1.test", "m2.test"]);
+    await c.services.sealer.idle();
+    expect((await consortium(c)).members[2].answer.status).toBe("unreachable");
 
-    // Two more blocks while it is away: it lags by three when it returns.
     for (const tag of ["away 1", "away 2"]) {
       ids.push(...(await acknowledge(c, client, 3, tag)));
       await c.services.sealer.seal();
     }
-    c.replicas[2]!.down = false;
+    await c.witnesses[2]!.start();
+    ids.push(...(await acknowledge(c, client, 1, "back")));
+    const back = await c.services.sealer.seal();
+    expect(back.final).toBe(true);
+    // Asked while it catches up on the checkpoint before; the next seal asks it for the newest.
+    await c.services.sealer.idle();
     await c.services.sealer.seal();
-    expect(await c.replicas[2]!.real.head()).toEqual(await c.primary.head());
-    const after = await (await c.request("/v1/consortium")).json();
-    expect(after.members[2].replica).toMatchObject({ status: "ok", head: { height: 2 } });
+    await c.services.sealer.idle();
+    const status = await getJson(`${c.witnesses[2]!.url}/status`);
+    expect(status).toMatchObject({ replica: { size: 4 }, latest: { size: 4 }, halted: null });
+    expect((await consortium(c)).members[2].answer.status).toBe("cosigned");
     await checkEverything(c, ids);
   });
 
-  it("two replicas down: no quorum, entries stay pending with the reason shown; finality comes when they return", async () => {
+  it("two witnesses down: no quorum, entries stay pending with the reason shown; finality comes when one returns", async () => {
     const c = await cluster();
     const client = await registerClient(c);
     await c.services.sealer.seal();
-    c.replicas[1]!.down = true;
-    c.replicas[2]!.down = true;
+    await c.witnesses[1]!.stop();
+    await c.witnesses[2]!.stop();
     const ids = await acknowledge(c, client, 4, "no quorum");
     const report = await c.services.sealer.seal();
     expect(report.final).toBe(false);
     expect(report.reason).toContain("1 of 2 cosignatures");
     expect((await c.request(`/v1/anchors/${ids[0]}/receipt`)).status).toBe(202);
-    expect((await (await c.request(`/v1/anchors/${ids[0]}`)).json()).status).toBe("pending");
 
-    // More entries arrive; no new block is made while the newest one lacks a quorum.
+    // More entries arrive; no new block is made while the newest one lacks a quorum (fail closed).
     ids.push(...(await acknowledge(c, client, 2, "waiting")));
     const again = await c.services.sealer.seal();
     expect(again.block).toBeUndefined();
-    expect((await c.primary.head()).size).toBe(1);
+    const heightBefore = (await c.primary.head()).size;
     const metrics = await (await c.request("/metrics")).text();
     expect(metrics).toMatch(/cairn_seals_total\{outcome="not_final"\} [1-9]/);
-    const consortium = await (await c.request("/v1/consortium")).json();
-    expect(consortium.members.map((m: any) => m.replica.status)).toEqual(["ok", "unreachable", "unreachable"]);
+    expect(metrics).toMatch(/cairn_witness_answers_total\{member="m2.test",status="unreachable"\} [1-9]/);
+    expect((await consortium(c)).members.map((m: any) => m.answer.status)).toEqual(["cosigned", "unreachable", "unreachable"]);
 
-    c.replicas[1]!.down = false;
-    c.replicas[2]!.down = false;
+    await c.witnesses[1]!.start();
     const recovered = await c.services.sealer.seal();
-    expect(recovered).toMatchObject({ final: true, block: { height: 1, size: 2 } });
+    expect(recovered).toMatchObject({ final: true, block: { height: heightBefore, size: 2 } });
+    await c.witnesses[2]!.start();
+    // The chain is final; the member that was away is still asked, catches up and cosigns.
+    await c.services.sealer.seal();
+    await c.services.sealer.idle();
+    expect((await consortium(c)).members.map((m: any) => m.answer.status)).toEqual(["cosigned", "cosigned", "cosigned"]);
     await checkEverything(c, ids);
   });
 
-  it("a tampered replica is reported diverged with both headers and left out of the quorum", async () => {
+  it("a witness whose replica is deleted re-verifies from block 0 and cosigns again, its cosigned state intact", async () => {
     const c = await cluster();
     const client = await registerClient(c);
-    const ids = await acknowledge(c, client, 3, "tamper");
+    const ids: string[] = [];
+    for (const tag of ["first", "second"]) {
+      ids.push(...(await acknowledge(c, client, 3, tag)));
+      await c.services.sealer.seal();
+    }
+    await c.services.sealer.idle();
+    const w = c.witnesses[0]!;
+    await w.stop();
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(w.replicaFile + suffix, { force: true });
+    await w.start();
+    expect(await getJson(`${w.url}/status`)).toMatchObject({ replica: { size: 0 }, latest: { size: 2 } });
+    ids.push(...(await acknowledge(c, client, 2, "third")));
     await c.services.sealer.seal();
-
-    // Someone with write access to member 2's database rewrites its block 0.
-    const db = createClient({ url: pathToFileURL(join(c.dir, "member-2.db")).href });
-    const { rows } = await db.execute("SELECT header FROM blocks WHERE height = 0");
-    const forged = String(rows[0]!.header).replace(/\n(\d+)\n$/, (_, t) => `\n${Number(t) + 7}\n`);
-    await db.execute({ sql: "UPDATE blocks SET header = ? WHERE height = 0", args: [forged] });
-    db.close();
-
-    ids.push(...(await acknowledge(c, client, 2, "after tamper")));
-    const report = await c.services.sealer.seal();
-    expect(report).toMatchObject({ final: true, block: { height: 1 } });
-    expect(report.cosigners).toEqual(["m1.test", "m3.test"]);
-    const member = (await (await c.request("/v1/consortium")).json()).members[1];
-    expect(member.replica.status).toBe("diverged");
-    expect(member.replica.evidence.primary).not.toBe(member.replica.evidence.replica);
-    expect(member.replica.evidence.replica).toBe(forged);
-    expect(await c.replicas[1]!.real.head()).toMatchObject({ size: 1 });
-
-    const audit = await auditChain(c.replicas[1]!.real, ORIGIN);
-    expect(audit).toMatchObject({ ok: false, firstBad: { height: 0 } });
-  });
-
-  it("an entry altered in a replica (headers untouched) is found by the rolling audit", async () => {
-    const c = await cluster();
-    const client = await registerClient(c);
-    const ids = await acknowledge(c, client, 4, "entry tamper");
-    await c.services.sealer.seal();
-    const db = createClient({ url: pathToFileURL(join(c.dir, "member-3.db")).href });
-    await db.execute({ sql: "UPDATE entries SET entry = replace(entry, 'cairn.test/log', 'cairn.test/LOG') WHERE id = ?", args: [ids[2]!] });
-    db.close();
-    const report = await c.services.sealer.seal();
-    expect(report.final).toBe(true);
-    const member = (await (await c.request("/v1/consortium")).json()).members[2];
-    expect(member.replica.status).toBe("diverged");
-    expect(member.replica.evidence).toMatchObject({ height: 0, reason: expect.stringContaining("entry") });
-    expect(member.replica.evidence.replica).toContain("cairn.test/LOG");
-    ids.push(...(await acknowledge(c, client, 1, "after entry tamper")));
-    expect((await c.services.sealer.seal()).cosigners).toEqual(["m1.test", "m2.test"]);
+    await c.services.sealer.idle();
+    expect(await getJson(`${w.url}/status`)).toMatchObject({ replica: { size: 3 }, latest: { size: 3 }, halted: null });
+    await checkEverything(c, ids);
   });
 });
 
 describe("crash safety", () => {
-  const steps: SealStep[] = ["primary-committed", "replica-synced:m1.test", "replica-synced:m2.test", "replica-synced:m3.test", "checkpoint-cosigned"];
+  const steps: SealStep[] = ["primary-committed", "witness-answered:m1.test", "witness-answered:m2.test", "witness-answered:m3.test", "checkpoint-cosigned"];
 
   for (const step of steps) {
     it(`a crash after ${step}, then a restart: nothing lost, nothing doubled`, async () => {
@@ -170,7 +202,12 @@ describe("crash safety", () => {
       await first.services.sealer.seal();
       armed = true;
       const ids = await acknowledge(first, client, 7, `crash ${step}`);
-      await expect(first.services.sealer.seal()).rejects.toThrow(/injected crash/);
+      // Answers come in any order, so the crash may end the seal's run or
+      // one of the answers still arriving after the quorum: either way the
+      // process "dies" right after the step, here by closing it.
+      await first.services.sealer.seal().catch((e: Error) => expect(e.message).toMatch(/injected crash/));
+      await first.services.sealer.idle();
+      expect(armed, `the fault after ${step} fired`).toBe(false);
       await first.close();
 
       const restarted = await cluster({ dir: first.dir, clock: first.clock });
@@ -181,22 +218,9 @@ describe("crash safety", () => {
     });
   }
 
-  it("a reply lost after the primary committed: the next seal finishes the block, no entry twice", async () => {
-    const c = await cluster();
-    const client = await registerClient(c);
-    const ids = await acknowledge(c, client, 4, "lost reply");
-    c.replicas[0]!.loseNextAppendReply = true;
-    const report = await c.services.sealer.seal();
-    expect(report.final).toBe(true); // m2 and m3 are enough
-    expect((await (await c.request("/v1/consortium")).json()).members[0].replica.status).toBe("unreachable");
-    await c.services.sealer.seal();
-    expect(await c.replicas[0]!.real.head()).toEqual(await c.primary.head());
-    await checkEverything(c, ids);
-  });
-
   it("two sealers at once (two processes' worth of connections) make one block per height", async () => {
     const a = await cluster();
-    const b = await cluster({ dir: a.dir, clock: a.clock });
+    const b = await cluster({ dir: a.dir, clock: a.clock, witnesses: a.witnesses });
     const client = await registerClient(a);
     const ids: string[] = [];
     for (let round = 0; round < 5; round++) {

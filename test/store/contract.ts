@@ -5,7 +5,8 @@
  * one database pass `twins` to also run the cross-instance races.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { BlockWrite, CheckpointRecord, PrimaryStore, ReplicaStatusRecord } from "../../src/store/types.js";
+import { entryId } from "../../src/core/submission.js";
+import type { BlockWrite, CheckpointRecord, NewPending, PrimaryStore, WitnessAnswerRecord } from "../../src/store/types.js";
 import { allBatchRefs, ChainBuilder, hashAt, makeEntries, makePending, ZEROS } from "./chain-fixture.js";
 
 export interface ContractOptions {
@@ -40,33 +41,51 @@ export function storeContract(name: string, open: () => Promise<PrimaryStore>, o
   });
 
   describe(`${name}: clients`, () => {
-    it("registers, recognises and refuses", async () => {
+    // The chain record that goes with a registration or revocation (its text is opaque to the store).
+    const rec = (label: string, client: string, at = 1): NewPending => ({ id: entryId(`record ${label}\n`), entry: `record ${label}\n`, digest: "", client, receivedAt: at, promise: "" });
+    const pendingIds = async (s: PrimaryStore) => (await s.takePending(100)).map((p) => p.id);
+
+    it("registers, recognises and refuses; the chain record is queued only for a new client", async () => {
       const s = await fresh();
-      expect(await s.putClient("bob", "bob+1234+AAA", 10)).toBe("created");
-      expect(await s.putClient("alice", "alice+abcd+BBB", 11)).toBe("created");
-      expect(await s.putClient("bob", "bob+1234+AAA", 12)).toBe("exists");
-      expect(await s.putClient("bob", "bob+9999+CCC", 13)).toBe("conflict");
+      expect(await s.putClient("bob", "bob+1234+AAA", 10, rec("bob", "bob"))).toBe("created");
+      expect(await s.putClient("alice", "alice+abcd+BBB", 11, rec("alice", "alice"))).toBe("created");
+      expect(await s.putClient("bob", "bob+1234+AAA", 12, rec("bob again", "bob"))).toBe("exists");
+      expect(await s.putClient("bob", "bob+9999+CCC", 13, rec("bob other", "bob"))).toBe("conflict");
       expect(await s.getClient("bob")).toEqual({ name: "bob", key: "bob+1234+AAA", status: "active", createdAt: 10, revokedAt: null });
       expect(await s.getClient("carol")).toBeUndefined();
       expect((await s.listClients()).map((c) => c.name)).toEqual(["alice", "bob"]);
+      expect(await pendingIds(s)).toEqual([rec("bob", "bob").id, rec("alice", "alice").id]);
     });
 
-    it("revokes once and keeps the first revocation time", async () => {
+    it("revokes once, with its record; revoking again or with another key writes nothing", async () => {
       const s = await fresh();
-      await s.putClient("bob", "bob+1234+AAA", 10);
-      expect(await s.revokeClient("bob", 20)).toBe(true);
-      expect(await s.revokeClient("bob", 30)).toBe(true);
+      await s.putClient("bob", "bob+1234+AAA", 10, rec("bob", "bob"));
+      expect(await s.revokeClient("bob", "bob+9999+CCC", 15, rec("wrong key", "bob"))).toBe(false);
+      expect(await s.revokeClient("bob", "bob+1234+AAA", 20, rec("revoke", "bob"))).toBe(true);
+      expect(await s.revokeClient("bob", "bob+1234+AAA", 30, rec("revoke again", "bob"))).toBe(false);
       expect(await s.getClient("bob")).toMatchObject({ status: "revoked", revokedAt: 20 });
-      expect(await s.revokeClient("nobody", 20)).toBe(false);
+      expect(await s.revokeClient("nobody", "nobody+1+A", 20, rec("nobody", "nobody"))).toBe(false);
       // Re-registering the same key does not reactivate it.
-      expect(await s.putClient("bob", "bob+1234+AAA", 40)).toBe("exists");
+      expect(await s.putClient("bob", "bob+1234+AAA", 40, rec("bob later", "bob"))).toBe("exists");
       expect(await s.getClient("bob")).toMatchObject({ status: "revoked" });
+      expect(await pendingIds(s)).toEqual([rec("bob", "bob").id, rec("revoke", "bob").id]);
     });
 
-    it("lets exactly one of two racing registrations create", async () => {
+    it("lets exactly one of two racing registrations create, and queue its record", async () => {
       const s = await fresh();
-      const results = await Promise.all([s.putClient("dan", "dan+1+A", 1), s.putClient("dan", "dan+2+B", 1)]);
+      const results = await Promise.all([s.putClient("dan", "dan+1+A", 1, rec("dan 1", "dan")), s.putClient("dan", "dan+2+B", 1, rec("dan 2", "dan"))]);
       expect(results.sort()).toEqual(["conflict", "created"]);
+      expect(await pendingIds(s)).toHaveLength(1);
+    });
+
+    it("lists the client records (entries without a digest) in chain order once sealed", async () => {
+      const s = await fresh();
+      expect(await s.clientRecords()).toEqual([]);
+      const chain = new ChainBuilder();
+      const [a, b, c] = [rec("first", "x"), rec("second", "y"), rec("third", "z")];
+      expect(await s.appendBlock(chain.next([...makeEntries("r0", 2), a!, ...makeEntries("r1", 1), b!]))).toBe("appended");
+      expect(await s.appendBlock(chain.next([c!, ...makeEntries("r2", 3)]))).toBe("appended");
+      expect(await s.clientRecords()).toEqual([a!.entry, b!.entry, c!.entry]);
     });
   });
 
@@ -346,16 +365,16 @@ export function storeContract(name: string, open: () => Promise<PrimaryStore>, o
     });
   });
 
-  describe(`${name}: replica status`, () => {
+  describe(`${name}: witness answers`, () => {
     it("upserts per member", async () => {
       const s = await fresh();
-      const ok: ReplicaStatusRecord = { member: "m2", size: 3, hash: "aa".repeat(32), status: "ok", detail: null, evidence: null, updatedAt: 1 };
-      const behind: ReplicaStatusRecord = { member: "m1", size: 1, hash: "bb".repeat(32), status: "behind", detail: "2 blocks behind", evidence: null, updatedAt: 2 };
-      await s.putReplicaStatus(ok);
-      await s.putReplicaStatus(behind);
-      const diverged: ReplicaStatusRecord = { ...ok, status: "diverged", detail: "block 2 differs", evidence: '{"ours":"a","theirs":"b"}', updatedAt: 3 };
-      await s.putReplicaStatus(diverged);
-      expect(await s.replicaStatuses()).toEqual([behind, diverged]);
+      const ok: WitnessAnswerRecord = { member: "m2", size: 3, hash: "aa".repeat(32), status: "cosigned", detail: null, evidence: null, updatedAt: 1 };
+      const behind: WitnessAnswerRecord = { member: "m1", size: 1, hash: "bb".repeat(32), status: "unreachable", detail: "connection refused", evidence: null, updatedAt: 2 };
+      await s.putWitnessAnswer(ok);
+      await s.putWitnessAnswer(behind);
+      const diverged: WitnessAnswerRecord = { ...ok, status: "refused", detail: "409: CHECKPOINT_CONFLICT", evidence: '{"asked":"a"}', updatedAt: 3 };
+      await s.putWitnessAnswer(diverged);
+      expect(await s.witnessAnswers()).toEqual([behind, diverged]);
     });
   });
 }

@@ -1,27 +1,30 @@
 /**
  * Two isolates of the Worker (two Workers in one workerd, the same bundle and
- * the same D1 databases) racing to seal, with the third member's replica a
- * libSQL URL nobody answers: cron runs in both isolates at once make one
- * block per round; seals started by requests in either isolate make entries
- * final within seconds; the two reachable members are the quorum.
+ * the same D1 primary) racing to seal, with two member witnesses following
+ * them and the third member's witness down (a port nobody listens on): cron
+ * runs in both isolates at once make one block per round; seals started by
+ * requests in either isolate make entries final within seconds; the two
+ * running witnesses are the quorum, and each holds every block in its own
+ * replica.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyReceipt } from "../../src/core/index.js";
-import { anchor, document, eventually, registerClient, settings, startWorkerd, submission, type MemberDatabase, type Workerd } from "./harness.js";
-
-// Port 1 on loopback: connection refused at once.
-const MEMBERS: MemberDatabase[] = [{ d1: "MEMBER_1" }, { d1: "MEMBER_2" }, { url: "http://127.0.0.1:1" }];
-const D1 = { PRIMARY: "primary", MEMBER_1: "member-1", MEMBER_2: "member-2" };
+import { absentMember, anchor, document, eventually, makeWitnesses, registerClient, settings, startWorkerd, submission, type TestWitness, type Workerd } from "./harness.js";
 
 let w: Workerd;
+let witnesses: TestWitness[];
 let client: Awaited<ReturnType<typeof registerClient>>;
 
 beforeAll(async () => {
-  const bindings = settings(MEMBERS);
-  w = await startWorkerd([
-    { name: "a", bindings, d1Databases: D1 },
-    { name: "b", bindings, d1Databases: D1 },
-  ]);
+  witnesses = await makeWitnesses(2);
+  const bindings = settings([...witnesses, await absentMember(3)]);
+  w = await startWorkerd(
+    [
+      { name: "a", bindings },
+      { name: "b", bindings },
+    ],
+    { witnesses },
+  );
   client = await registerClient(w, "app.test", "a");
 });
 afterAll(() => w?.close());
@@ -32,7 +35,7 @@ async function json(path: string, worker: string): Promise<any> {
   return res.json();
 }
 
-describe("two isolates over the same databases", () => {
+describe("two isolates over the same primary", () => {
   it("cron runs in both at once make exactly one block per round, holding every entry", async () => {
     await w.scheduled("a");
     for (let round = 0; round < 5; round++) {
@@ -50,10 +53,21 @@ describe("two isolates over the same databases", () => {
       expect(health.pending).toBe(0);
     }
     const consortium = await json("/v1/consortium", "a");
-    expect(Object.fromEntries(consortium.members.map((m: any) => [m.name, m.replica.status]))).toEqual({ "m1.test": "ok", "m2.test": "ok", "m3.test": "unreachable" });
+    expect(Object.fromEntries(consortium.members.map((m: any) => [m.name, m.answer?.status]))).toEqual({ "m1.test": "cosigned", "m2.test": "cosigned", "m3.test": "unreachable" });
+    // Both witnesses verified and stored every block the two isolates made, as one chain. (The
+    // last block may have been made by a request-started seal whose cosigning is still under way.)
+    const blocks = (await json("/healthz", "a")).blocks as number;
+    const { hash } = await json(`/v1/blocks/${blocks - 1}`, "b");
+    for (const witness of witnesses) {
+      const status = await eventually(async () => {
+        const s = await witness.status();
+        return s.latest?.size === blocks ? s : undefined;
+      });
+      expect(status).toMatchObject({ replica: { size: blocks, hash }, halted: null });
+    }
   });
 
-  it("a request in either isolate seals once the oldest entry has waited a seal interval; the receipt verifies with the two reachable members", async () => {
+  it("a request in either isolate seals once the oldest entry has waited a seal interval; the receipt verifies with the two running witnesses", async () => {
     const doc = document("sealed by a request");
     const { status, body } = await anchor(w, await submission(client, doc), "a");
     expect(status).toBe(202);

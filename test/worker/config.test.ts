@@ -1,16 +1,26 @@
 /**
- * Configuration of the Worker: the settings parseConfig gains for it (D1
- * bindings, no files) while Node's stay as they were; and, in workerd, a
- * wrong setting answering every request 500 BAD_CONFIG with a message that
- * names the setting, and failing every cron run.
+ * Configuration of the Worker: what parseConfig gains for it (the primary as
+ * a D1 binding or a libSQL URL, never a file) while Node's settings stay as
+ * they were; the members as public facts only (a public cosigner key and a
+ * witness URL), with every private key or replica database refused by name;
+ * and, in workerd, a wrong setting answering every request 500 BAD_CONFIG
+ * with a message that names the setting, and failing every cron run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatVerifierKey, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../../src/core/index.js";
 import { parseConfig, type Settings } from "../../src/runtime/config.js";
-import { cosignerKey, memberName, settings, startWorkerd, THREE_D1_MEMBERS, type Workerd } from "./harness.js";
+import { absentMember, clientKeys, memberKey, memberName, memberSignerKey, operatorKey, settings, startWorkerd, type MemberSpec, type Workerd } from "./harness.js";
 
 const worker = (bindings: readonly string[]) => ({ worker: { isD1Binding: (name: string) => bindings.includes(name) } });
-const D1 = worker(["PRIMARY", "MEMBER_1", "MEMBER_2", "MEMBER_3"]);
-const libsqlMembers = JSON.stringify([1, 2, 3].map((i) => ({ name: memberName(i), cosignerKey: cosignerKey(i), url: `file:/tmp/m${i}.db` })));
+const D1 = worker(["PRIMARY"]);
+
+/** Members 1..3 with witnesses at example URLs (nothing is contacted while parsing). */
+const MEMBERS: readonly MemberSpec[] = [1, 2, 3].map((i) => ({ name: memberName(i), key: memberKey(i), url: `https://witness.m${i}.example/cairn` }));
+const member = (i: number, change: Record<string, unknown> = {}) => ({ name: memberName(i), key: memberKey(i), witness: `https://witness.m${i}.example/cairn`, ...change });
+const withMembers = (...list: object[]) => ({ ...settings([]), CAIRN_MEMBERS: JSON.stringify(list) });
+
+/** A type 0x04 key named `name` over another key's public key. */
+const cosignerKeyOver = (name: string, key: string) => formatVerifierKey(name, KEY_TYPE_COSIGNATURE_V1, parseVerifierKey(key).publicKey);
 
 function refused(s: Settings, options: Parameters<typeof parseConfig>[1], setting: string, words?: string) {
   let error: unknown;
@@ -25,63 +35,96 @@ function refused(s: Settings, options: Parameters<typeof parseConfig>[1], settin
 }
 
 describe("parseConfig for the Worker and for Node", () => {
-  it("reads D1 bindings for the primary and members in the Worker", () => {
-    const config = parseConfig(settings(THREE_D1_MEMBERS), D1);
+  it("reads the primary's D1 binding in the Worker, and the members as public keys and witness URLs", () => {
+    const config = parseConfig(settings(MEMBERS), D1);
     expect(config.primary).toEqual({ d1: "PRIMARY" });
-    expect(config.members.map((m) => m.database)).toEqual([{ d1: "MEMBER_1" }, { d1: "MEMBER_2" }, { d1: "MEMBER_3" }]);
+    expect(config.members).toEqual(MEMBERS.map((m) => ({ name: m.name, key: m.key, witness: m.url })));
     expect(config.quorum).toBe(2);
+    // A witness URL is a prefix: a trailing slash is dropped, so `${witness}/add-checkpoint` has one.
+    expect(parseConfig(withMembers(member(1, { witness: "http://127.0.0.1:8788/" })), D1).members[0]!.witness).toBe("http://127.0.0.1:8788");
   });
 
-  it("mixes D1 and libSQL URLs with tokens in the Worker", () => {
-    const s = settings([{ d1: "MEMBER_1" }, { url: "libsql://m2.example.turso.io", authToken: "t0ken" }, { url: "https://sqld.m3.example" }]);
-    expect(parseConfig(s, D1).members.map((m) => m.database)).toEqual([
-      { d1: "MEMBER_1" },
-      { url: "libsql://m2.example.turso.io", authToken: "t0ken" },
-      { url: "https://sqld.m3.example" },
-    ]);
-    const remotePrimary = parseConfig({ ...s, CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "libsql://op.example", CAIRN_PRIMARY_AUTH_TOKEN: "tok" }, D1);
-    expect(remotePrimary.primary).toEqual({ url: "libsql://op.example", authToken: "tok" });
+  it("takes a libSQL URL with a token for the primary in the Worker", () => {
+    const s = { ...settings(MEMBERS), CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "libsql://op.example.turso.io", CAIRN_PRIMARY_AUTH_TOKEN: "tok" };
+    expect(parseConfig(s, D1).primary).toEqual({ url: "libsql://op.example.turso.io", authToken: "tok" });
+    expect(parseConfig({ ...s, CAIRN_PRIMARY_URL: "https://sqld.op.example", CAIRN_PRIMARY_AUTH_TOKEN: undefined }, D1).primary).toEqual({ url: "https://sqld.op.example" });
   });
 
   it("keeps Node's settings as they were", () => {
-    const s = { ...settings([]), CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:/tmp/p.db", CAIRN_MEMBERS: libsqlMembers };
+    const s = { ...settings(MEMBERS), CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:/tmp/p.db" };
     const config = parseConfig(s);
     expect(config.primary).toEqual({ url: "file:/tmp/p.db" });
-    expect(config.members.map((m) => m.database)).toEqual([1, 2, 3].map((i) => ({ url: `file:/tmp/m${i}.db` })));
+    expect(config.members.map((m) => m.witness)).toEqual(MEMBERS.map((m) => m.url));
     refused({ ...s, CAIRN_PRIMARY_URL: undefined }, {}, "CAIRN_PRIMARY_URL", "is required");
     refused({ ...s, CAIRN_PRIMARY_URL: "postgres://x" }, {}, "CAIRN_PRIMARY_URL", "libSQL URL");
   });
 
-  it("refuses D1 on Node, files in the Worker, unknown bindings and ambiguous settings, naming each", () => {
-    const s = settings(THREE_D1_MEMBERS);
-    refused({ ...s, CAIRN_MEMBERS: libsqlMembers }, {}, "CAIRN_PRIMARY_D1", "only in the Cloudflare Worker");
-    refused({ ...s, CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:/tmp/p.db" }, {}, "CAIRN_MEMBERS[0].d1", "only in the Cloudflare Worker");
+  it("refuses D1 on Node, files in the Worker, unknown bindings and ambiguous primaries, naming each", () => {
+    const s = settings(MEMBERS);
+    refused(s, {}, "CAIRN_PRIMARY_D1", "only in the Cloudflare Worker");
     refused({ ...s, CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:/tmp/p.db" }, D1, "CAIRN_PRIMARY_URL", "has no files");
+    refused({ ...s, CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: ":memory:" }, D1, "CAIRN_PRIMARY_URL", "has no files");
     refused({ ...s, CAIRN_PRIMARY_D1: undefined }, D1, "CAIRN_PRIMARY_D1", "is required");
     refused({ ...s, CAIRN_PRIMARY_URL: "libsql://x.example" }, D1, "CAIRN_PRIMARY_D1", "not both");
     refused({ ...s, CAIRN_PRIMARY_D1: "NOPE" }, D1, "CAIRN_PRIMARY_D1", 'no D1 binding named "NOPE"');
-    refused(settings([{ d1: "MEMBER_1" }, { d1: "MEMBER_9" }]), D1, "CAIRN_MEMBERS[1].d1", "MEMBER_9");
-    refused(settings([{ d1: "MEMBER_1" }, { url: "file:/tmp/m2.db" }]), D1, "CAIRN_MEMBERS[1].url", "has no files");
-    const both = JSON.stringify([{ name: memberName(1), cosignerKey: cosignerKey(1), d1: "MEMBER_1", url: "libsql://x" }]);
-    refused({ ...s, CAIRN_MEMBERS: both }, D1, "CAIRN_MEMBERS[0].d1", "not both");
-    const neither = JSON.stringify([{ name: memberName(1), cosignerKey: cosignerKey(1) }]);
-    refused({ ...s, CAIRN_MEMBERS: neither }, D1, "CAIRN_MEMBERS[0].url", "or d1");
+    // The bindings the old design gave members are not a primary either.
+    refused({ ...s, CAIRN_PRIMARY_D1: "MEMBER_1" }, D1, "CAIRN_PRIMARY_D1", 'no D1 binding named "MEMBER_1"');
+  });
+
+  it("refuses a member's private key or replica database: the operator holds neither", () => {
+    const privateKey = memberSignerKey(1);
+    refused(withMembers(member(1, { cosignerKey: privateKey }), member(2)), D1, "CAIRN_MEMBERS[0].cosignerKey", "must not hold a member's private key");
+    refused(withMembers(member(1), member(2, { d1: "MEMBER_2" })), D1, "CAIRN_MEMBERS[1].d1", "witness");
+    refused(withMembers(member(1), member(2), member(3, { url: "libsql://m3.example.turso.io" })), D1, "CAIRN_MEMBERS[2].url", "witness");
+    refused(withMembers(member(1, { authToken: "t0ken" })), D1, "CAIRN_MEMBERS[0].authToken", "witness");
+    // The old shape whole: a private key and a database, and no public key or witness.
+    const old = { name: memberName(1), cosignerKey: privateKey, d1: "MEMBER_1" };
+    refused(withMembers(old), D1, "CAIRN_MEMBERS[0].cosignerKey");
+    refused({ ...withMembers(old), CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:/tmp/p.db" }, {}, "CAIRN_MEMBERS[0].cosignerKey");
+    refused(withMembers(member(1, { replica: "x" })), D1, "CAIRN_MEMBERS[0].replica", "is not a setting of a member");
+  });
+
+  it("refuses a member key of the wrong type, named otherwise, listed twice, or the operator's own", () => {
+    const clientKey = clientKeys(memberName(1)).verifierKey; // Ed25519 note key, type 0x01
+    expect(parseVerifierKey(clientKey).type).toBe(KEY_TYPE_ED25519);
+    refused(withMembers(member(1, { key: clientKey })), D1, "CAIRN_MEMBERS[0].key", "type 0x04");
+    refused(withMembers(member(1), member(2, { key: memberKey(3) })), D1, "CAIRN_MEMBERS[1].key", `named ${memberName(3)}, expected ${memberName(2)}`);
+    refused(withMembers(member(1), member(2, { key: cosignerKeyOver(memberName(2), memberKey(1)) })), D1, "CAIRN_MEMBERS[1].key", "same public key");
+    const operatorAsMember = formatVerifierKey(memberName(1), KEY_TYPE_COSIGNATURE_V1, parseSignerKey(operatorKey()).publicKey);
+    refused(withMembers(member(1, { key: operatorAsMember })), D1, "CAIRN_MEMBERS[0].key", "operator's key");
+    refused(withMembers(member(1, { key: "m1.test+00000000+AAAA" })), D1, "CAIRN_MEMBERS[0].key", "not a valid verifier key");
+    refused(withMembers(member(1, { key: undefined })), D1, "CAIRN_MEMBERS[0].key", "is required");
+    refused(withMembers(member(1), member(1)), D1, "CAIRN_MEMBERS[1].name", "listed twice");
+  });
+
+  it("refuses a witness that is not an http(s) URL", () => {
+    refused(withMembers(member(1, { witness: "witness.m1.example" })), D1, "CAIRN_MEMBERS[0].witness", "is not a URL");
+    refused(withMembers(member(1), member(2, { witness: "ftp://witness.m2.example" })), D1, "CAIRN_MEMBERS[1].witness", "http:// or https://");
+    refused(withMembers(member(1, { witness: "libsql://m1.example.turso.io" })), D1, "CAIRN_MEMBERS[0].witness", "http:// or https://");
+    refused(withMembers(member(1, { witness: undefined })), D1, "CAIRN_MEMBERS[0].witness", "is required");
   });
 });
 
 describe("a wrong setting in workerd", () => {
+  const members = (...list: object[]) => JSON.stringify(list);
   const wrong: [string, Record<string, string | undefined>, string][] = [
     ["no-operator-key", { CAIRN_OPERATOR_KEY: undefined }, "CAIRN_OPERATOR_KEY: is required"],
-    ["member-binding", { CAIRN_MEMBERS: JSON.stringify([{ name: memberName(1), cosignerKey: cosignerKey(1), d1: "MEMBER_7" }]) }, "CAIRN_MEMBERS[0].d1: "],
+    ["member-private-key", { CAIRN_MEMBERS: members(member(1, { cosignerKey: memberSignerKey(1) })) }, "CAIRN_MEMBERS[0].cosignerKey: "],
+    ["member-d1", { CAIRN_MEMBERS: members(member(1), member(2, { d1: "MEMBER_2" })) }, "CAIRN_MEMBERS[1].d1: "],
+    ["member-key-type", { CAIRN_MEMBERS: members(member(1, { key: clientKeys(memberName(1)).verifierKey })) }, "CAIRN_MEMBERS[0].key: must be a cosigner key"],
+    ["member-witness", { CAIRN_MEMBERS: members(member(1, { witness: "ftp://witness.m1.example" })) }, "CAIRN_MEMBERS[0].witness: must be an http:// or https:// URL"],
     ["primary-not-d1", { CAIRN_PRIMARY_D1: "CAIRN_ORIGIN" }, "CAIRN_PRIMARY_D1: this Worker has no D1 binding"],
     ["file-url", { CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:primary.db" }, "CAIRN_PRIMARY_URL: a Worker has no files"],
     ["interval", { CAIRN_SEAL_INTERVAL: "soon" }, "CAIRN_SEAL_INTERVAL: must be seconds"],
     ["members-json", { CAIRN_MEMBERS: "[{" }, "CAIRN_MEMBERS: must be a JSON array"],
   ];
   let w: Workerd;
+  let running: MemberSpec[];
 
   beforeAll(async () => {
-    const good = settings(THREE_D1_MEMBERS);
+    // Witness URLs on loopback ports nobody listens on: the good Worker's background seal contacts nothing outside.
+    running = await Promise.all([1, 2, 3].map(absentMember));
+    const good = settings(running);
     const defined = (o: Record<string, string | undefined>) => Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => e[1] !== undefined));
     w = await startWorkerd([
       // The first Worker is fine, and takes CAIRN_MEMBERS as a JSON value, as wrangler.toml [vars] may give it.
@@ -94,7 +137,8 @@ describe("a wrong setting in workerd", () => {
   it("a correct configuration serves (JSON values from [vars] included)", async () => {
     const res = await w.request("/healthz", { worker: "good" });
     expect(res.status).toBe(200);
-    expect((await (await w.request("/v1/consortium", { worker: "good" })).json()).members).toHaveLength(3);
+    const { members } = await (await w.request("/v1/consortium", { worker: "good" })).json();
+    expect(members.map((m: any) => [m.name, m.key, m.witness])).toEqual(running.map((m) => [m.name, m.key, m.url]));
   });
 
   for (const [name, , message] of wrong) {

@@ -1,17 +1,43 @@
 /**
  * The built Worker in workerd, for tests and benchmarks: the bundle that
  * `wrangler deploy --dry-run` makes (built once per change of the sources),
- * loaded by Miniflare with D1 databases for the primary and each member,
- * migrated from migrations/*.sql the way wrangler applies them (statement by
- * statement). Nothing is mocked: requests go through workerd to the Worker,
- * whose D1 calls go to Miniflare's SQLite-backed D1.
+ * loaded by Miniflare with a D1 database for the primary, migrated from
+ * migrations/*.sql the way wrangler applies them (statement by statement);
+ * and the members' own witnesses (src/runtime/member.ts), each in this
+ * process with its own data dir, key, replica and HTTP server on 127.0.0.1.
+ * Nothing is mocked: requests go through workerd to the Worker, whose D1
+ * calls go to Miniflare's SQLite-backed D1; the Worker asks each witness
+ * over HTTP to cosign, and each witness reads the blocks back from the
+ * Worker over HTTP, verifies them and stores them in its own replica.
+ *
+ * Order of start: the witnesses' ports and keys are fixed first (keys from
+ * fixed seeds, written into each data dir as cosigner.key), so the Worker's
+ * CAIRN_MEMBERS can name them; then workerd starts and, once its URL is
+ * known, the witnesses start with it as the log they follow, before any
+ * request reaches the Worker.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { D1Database } from "@cloudflare/workers-types";
 import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
 import { newMiniflare } from "./miniflare.js";
-import { formatSignerKey, generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, noteSigner, sha256, signSubmission, utf8 } from "../../src/core/index.js";
+import {
+  formatSignerKey,
+  formatVerifierKey,
+  generateKeyPair,
+  KEY_TYPE_COSIGNATURE_V1,
+  KEY_TYPE_ED25519,
+  noteSigner,
+  parseSignerKey,
+  sha256,
+  signSubmission,
+  utf8,
+} from "../../src/core/index.js";
+import { freePort } from "../../src/runtime/dev-members.js";
+import { startMember, type RunningMember } from "../../src/runtime/member.js";
+import type { Fetch } from "../../src/service/context.js";
+import { silentLogger } from "../../src/service/log.js";
 import { cachedWorkerBundle, ROOT, type WorkerBundle } from "../../scripts/wrangler.js";
 
 export const ORIGIN = "cairn.test/log";
@@ -24,34 +50,143 @@ export function operatorKey(origin = ORIGIN): string {
   return formatSignerKey(origin, KEY_TYPE_ED25519, seed("operator"));
 }
 
+/** The operator's public key, as a witness pins it (CAIRN_LOG_KEYS). */
+export function operatorVerifierKey(origin = ORIGIN): string {
+  const k = parseSignerKey(operatorKey(origin));
+  return formatVerifierKey(k.name, k.type, k.publicKey);
+}
+
 export function memberName(i: number): string {
   return `m${i}.test`;
 }
 
-export function cosignerKey(i: number): string {
+/** Member i's private cosigner key: written into that member's own data dir only (config.test.ts shows the operator refusing it). */
+export function memberSignerKey(i: number): string {
   return formatSignerKey(memberName(i), KEY_TYPE_COSIGNATURE_V1, seed(`member ${i}`));
 }
 
-/** A member's database: a D1 binding of the Worker, or a libSQL URL. */
-export type MemberDatabase = { readonly d1: string } | { readonly url: string; readonly authToken?: string };
+/** Member i's public cosigner key (type 0x04), as the operator's CAIRN_MEMBERS names it. */
+export function memberKey(i: number): string {
+  const k = parseSignerKey(memberSignerKey(i));
+  return formatVerifierKey(k.name, k.type, k.publicKey);
+}
 
-/** The settings of a Worker with `members` (member i+1 gets members[i]) and its primary in D1 binding PRIMARY. */
-export function settings(members: readonly MemberDatabase[], extra: Record<string, string> = {}): Record<string, string> {
+/** A member as the operator knows it: name, public key, witness URL. */
+export interface MemberSpec {
+  readonly name: string;
+  readonly key: string;
+  readonly url: string;
+}
+
+/**
+ * The witness's reads from workerd, each on a TCP connection of its own, for
+ * the reason ./miniflare.ts gives for this process's other requests to
+ * workerd (issue 7: workerd closes idle connections, and a pooled one may
+ * be reused after its FIN arrived). `Connection: close` makes Node's fetch
+ * open a new connection and never pool it.
+ */
+const freshConnectionFetch: Fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  headers.set("Connection", "close");
+  return fetch(input, { ...init, headers });
+};
+
+/** One member's witness: its own data dir and loopback port; stopped and started again as its process would be. */
+export class TestWitness implements MemberSpec {
+  running: RunningMember | undefined;
+  private logUrl: string | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly dir: string,
+    readonly port: number,
+    /** More settings of the member (e.g. a remote replica). */
+    private readonly extra: Record<string, string>,
+  ) {}
+
+  get name(): string {
+    return memberName(this.index);
+  }
+
+  get key(): string {
+    return memberKey(this.index);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Its replica, when it is the default file in the data dir. */
+  get replicaFile(): string {
+    return join(this.dir, "replica.db");
+  }
+
+  /** Starts following the log at `logUrl` (the Worker's URL); again after stop(), the same log. */
+  async start(logUrl = this.logUrl): Promise<void> {
+    if (this.running) return;
+    if (logUrl === undefined) throw new Error(`${this.name}: no log URL to follow`);
+    this.logUrl = logUrl;
+    const env = {
+      CAIRN_MEMBER_NAME: this.name,
+      CAIRN_MEMBER_DATA_DIR: this.dir,
+      CAIRN_LOG_ORIGIN: ORIGIN,
+      CAIRN_LOG_KEYS: operatorVerifierKey(),
+      CAIRN_LOG_URL: logUrl,
+      ...this.extra,
+    };
+    this.running = await startMember({ env, port: this.port, log: silentLogger, durability: "normal", fetch: freshConnectionFetch });
+  }
+
+  async stop(): Promise<void> {
+    const r = this.running;
+    this.running = undefined;
+    await r?.close();
+  }
+
+  /** GET /status: its replica's head and the latest checkpoint it cosigned. */
+  async status(): Promise<{ replica: { size: number; hash: string }; latest: { size: number; root: string } | null; halted: unknown }> {
+    const res = await fetch(`${this.url}/status`);
+    if (res.status !== 200) throw new Error(`${this.name} /status: ${res.status} ${await res.text()}`);
+    return (await res.json()) as never;
+  }
+}
+
+/**
+ * Witnesses for members 1..n (or the members `indexes` names), not started:
+ * each gets a fresh data dir holding its fixed-seed cosigner key and a free
+ * loopback port, so the Worker's settings can name them before they run.
+ */
+export async function makeWitnesses(indexes: number | readonly number[], extra: (i: number) => Record<string, string> = () => ({})): Promise<TestWitness[]> {
+  const list = typeof indexes === "number" ? Array.from({ length: indexes }, (_, k) => k + 1) : indexes;
+  return Promise.all(
+    list.map(async (i) => {
+      const dir = mkdtempSync(join(tmpdir(), `cairn-witness-${memberName(i)}-`));
+      writeFileSync(join(dir, "cosigner.key"), memberSignerKey(i) + "\n", { mode: 0o600 });
+      return new TestWitness(i, dir, await freePort(), extra(i));
+    }),
+  );
+}
+
+/** Member i with a witness URL on a loopback port nobody listens on: the member's process is down. */
+export async function absentMember(i: number): Promise<MemberSpec> {
+  return { name: memberName(i), key: memberKey(i), url: `http://127.0.0.1:${await freePort()}` };
+}
+
+/** The settings of a Worker with `members` (their public keys and witness URLs) and its primary in D1 binding PRIMARY. */
+export function settings(members: readonly MemberSpec[], extra: Record<string, string> = {}): Record<string, string> {
   return {
     CAIRN_ORIGIN: ORIGIN,
     CAIRN_OPERATOR_KEY: operatorKey(),
     CAIRN_ADMIN_TOKEN: ADMIN_TOKEN,
     CAIRN_PRIMARY_D1: "PRIMARY",
-    CAIRN_MEMBERS: JSON.stringify(members.map((db, i) => ({ name: memberName(i + 1), cosignerKey: cosignerKey(i + 1), ...db }))),
+    CAIRN_MEMBERS: JSON.stringify(members.map((m) => ({ name: m.name, key: m.key, witness: m.url }))),
     CAIRN_SEAL_INTERVAL: "1",
     ...extra,
   };
 }
 
-export const THREE_D1_MEMBERS: readonly MemberDatabase[] = [{ d1: "MEMBER_1" }, { d1: "MEMBER_2" }, { d1: "MEMBER_3" }];
-
 /** D1 binding name → database id. The same id in two Workers is the same database. */
-export const D1_DATABASES = { PRIMARY: "primary", MEMBER_1: "member-1", MEMBER_2: "member-2", MEMBER_3: "member-3" } as const;
+export const D1_DATABASES = { PRIMARY: "primary" } as const;
 
 export interface WorkerSpec {
   readonly name: string;
@@ -62,7 +197,7 @@ export interface WorkerSpec {
 
 export interface Workerd {
   readonly mf: Miniflare;
-  /** workerd's HTTP socket (Miniflare's entry, which routes to the first Worker), for load tests. */
+  /** workerd's HTTP socket (Miniflare's entry, which routes to the first Worker): the log URL the witnesses follow, and load tests' target. */
   readonly url: string;
   readonly bundle: WorkerBundle;
   /** Milliseconds from `new Miniflare` to ready. */
@@ -70,9 +205,11 @@ export interface Workerd {
   request(path: string, init?: RequestInit & { json?: unknown; admin?: boolean; worker?: string }): Promise<Response>;
   /** Fires the cron trigger; resolves when the handler and its waitUntil work are done. */
   scheduled(worker?: string): Promise<{ outcome: string }>;
-  d1(binding: string, worker?: string): Promise<D1Database>;
   /** What the Workers wrote to stdout and stderr so far. */
   logs(): string;
+  /** The member witnesses started with workerd, following it. */
+  readonly witnesses: readonly TestWitness[];
+  /** Stops workerd, then the witnesses, and removes their data dirs. */
   close(): Promise<void>;
 }
 
@@ -93,9 +230,10 @@ export async function migrate(db: D1Database): Promise<void> {
 
 /**
  * Starts workerd with the given Workers (each the same bundle, each its own
- * isolate) and migrates every D1 database the first one binds.
+ * isolate), migrates every D1 database the first one binds, then starts
+ * `witnesses` following it (their URLs are in the Workers' CAIRN_MEMBERS).
  */
-export async function startWorkerd(workers: readonly WorkerSpec[], options: { migrateAll?: boolean } = {}): Promise<Workerd> {
+export async function startWorkerd(workers: readonly WorkerSpec[], options: { migrateAll?: boolean; witnesses?: readonly TestWitness[] } = {}): Promise<Workerd> {
   const bundle = await cachedWorkerBundle();
   const started = performance.now();
   const workerOptions: WorkerOptions[] = workers.map((w) => ({
@@ -134,6 +272,16 @@ export async function startWorkerd(workers: readonly WorkerSpec[], options: { mi
       await migrate((await mf.getD1Database(binding, first.name)) as unknown as D1Database);
     }
   }
+  const witnesses = options.witnesses ?? [];
+  try {
+    // The Worker reaches them through Miniflare's "internet" service, whose
+    // network allows private addresses, loopback included: no option needed.
+    await Promise.all(witnesses.map((w) => w.start(url)));
+  } catch (e) {
+    await mf.dispose();
+    await Promise.all(witnesses.map((w) => w.stop()));
+    throw e;
+  }
   return {
     mf,
     url,
@@ -153,11 +301,16 @@ export async function startWorkerd(workers: readonly WorkerSpec[], options: { mi
       const fetcher = await mf.getWorker(worker);
       return fetcher.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
     },
-    async d1(binding, worker) {
-      return (await mf.getD1Database(binding, worker)) as unknown as D1Database;
-    },
     logs: () => output,
-    close: () => mf.dispose(),
+    witnesses,
+    async close() {
+      // workerd first: a witness reading from it then fails at once instead of holding up its own close.
+      await mf.dispose();
+      for (const w of witnesses) {
+        await w.stop();
+        rmSync(w.dir, { recursive: true, force: true });
+      }
+    },
   };
 }
 

@@ -1,22 +1,45 @@
 /**
- * The built Worker in workerd (Miniflare) with a D1 primary and three D1
- * member replicas: anchor → cron → receipt → offline verification with
- * src/core; concurrent cron runs making one block; concurrent and batched
- * submissions; the bad-input table answered as on Node; a member's database
- * failing during a seal.
+ * The built Worker in workerd (Miniflare) with a D1 primary and three member
+ * witnesses on 127.0.0.1 (each its own key, replica and state, following the
+ * Worker over its public API): the client's registration sealed as a chain
+ * record; anchor → cron → receipt → offline verification with src/core
+ * against keys the verifier pins itself; concurrent cron runs making one
+ * block; concurrent and batched submissions; the bad-input table answered
+ * as on Node; a member's witness down during a seal, and caught up when it
+ * returns.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatVerifierKey, KEY_TYPE_ED25519, parseCheckpoint, parseNote, parseSignerKey, sha256, toHex, verifyReceipt } from "../../src/core/index.js";
+import { openClientRecord } from "../../src/core/client-record.js";
+import { parseCheckpoint, parseNote, sha256, toHex, verifyReceipt, type Trust } from "../../src/core/index.js";
+import { openLibsqlStore } from "../../src/store/libsql.js";
 import { badInputCases } from "../service/bad-input.js";
-import { anchor, document, now, operatorKey, ORIGIN, registerClient, startWorkerd, submission, THREE_D1_MEMBERS, settings, type Workerd } from "./harness.js";
+import {
+  anchor,
+  document,
+  eventually,
+  makeWitnesses,
+  memberKey,
+  memberName,
+  now,
+  operatorVerifierKey,
+  ORIGIN,
+  registerClient,
+  settings,
+  startWorkerd,
+  submission,
+  type TestWitness,
+  type Workerd,
+} from "./harness.js";
 
 let w: Workerd;
+let witnesses: TestWitness[];
 let client: Awaited<ReturnType<typeof registerClient>>;
 
 beforeAll(async () => {
+  witnesses = await makeWitnesses(3);
   // Cron-driven here (an hour between request-started seals), so each test decides when a seal runs;
   // cluster.test.ts covers seals started by requests.
-  w = await startWorkerd([{ name: "cairn", bindings: settings(THREE_D1_MEMBERS, { CAIRN_SEAL_INTERVAL: "3600" }) }]);
+  w = await startWorkerd([{ name: "cairn", bindings: settings(witnesses, { CAIRN_SEAL_INTERVAL: "3600" }) }], { witnesses });
   client = await registerClient(w);
 });
 afterAll(() => w?.close());
@@ -32,23 +55,42 @@ async function head(): Promise<number> {
 }
 
 /** The trust document a verifier pins, built from the keys alone (not from the server). */
-function localTrust() {
-  const op = parseSignerKey(operatorKey());
-  return { version: "cairn-trust/v1", origin: ORIGIN, operatorKeys: [formatVerifierKey(op.name, KEY_TYPE_ED25519, op.publicKey)], quorum: 2 };
+const localTrust: Trust = {
+  version: "cairn-trust/v1",
+  origin: ORIGIN,
+  operatorKeys: [operatorVerifierKey()],
+  members: [1, 2, 3].map((i) => ({ name: memberName(i), key: memberKey(i) })),
+  quorum: 2,
+};
+
+/** Each witness's answers as the operator shows them on /v1/consortium. */
+async function answers(): Promise<Record<string, string | undefined>> {
+  return Object.fromEntries((await json("/v1/consortium")).members.map((m: any) => [m.name, m.answer?.status]));
 }
 
-describe("the Worker in workerd", () => {
-  it("serves, and the first cron run publishes the size-0 checkpoint", async () => {
-    const health = await json("/healthz");
-    expect(health).toMatchObject({ ok: true, origin: ORIGIN, blocks: 0 });
+describe("the Worker in workerd, with its members' witnesses", () => {
+  it("serves, and the first cron run seals the client's registration as block 0, which every witness verifies and cosigns", async () => {
+    expect(await json("/healthz")).toMatchObject({ ok: true, origin: ORIGIN });
     expect(await w.scheduled()).toMatchObject({ outcome: "ok" });
     const res = await w.request("/v1/checkpoint");
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
-    expect(parseCheckpoint(parseNote(await res.text()).text).size).toBe(0);
+    expect(parseCheckpoint(parseNote(await res.text()).text).size).toBe(1);
+
+    // The registration is a chain record signed by the operator, before any submission of the client.
+    const { entries } = await json("/v1/blocks/0/entries");
+    expect(entries).toHaveLength(1);
+    expect(await openClientRecord(entries[0].entry, [operatorVerifierKey()])).toMatchObject({ action: "register", key: client.verifierKey, name: "app.test" });
+
+    // Each witness read block 0 back from the Worker, verified it and stored it in its own replica.
+    const { hash } = await json("/v1/blocks/0");
+    for (const witness of witnesses) {
+      expect(await witness.status()).toMatchObject({ replica: { size: 1, hash }, latest: { size: 1 }, halted: null });
+    }
+    expect(await answers()).toEqual({ "m1.test": "cosigned", "m2.test": "cosigned", "m3.test": "cosigned" });
   });
 
-  it("anchor → scheduled → receipt → offline verification with src/core", async () => {
+  it("anchor → scheduled → receipt → offline verification with src/core, cosigned by the members' witnesses", async () => {
     const doc = document("worker first");
     const { status, body } = await anchor(w, await submission(client, doc));
     expect(status).toBe(202);
@@ -60,10 +102,16 @@ describe("the Worker in workerd", () => {
     const receipt = await res.json();
 
     const trust = await json("/v1/trust");
-    expect(trust.operatorKeys).toEqual(localTrust().operatorKeys);
-    const verified = await verifyReceipt(receipt, trust, { document: doc, clientKeys: [client.verifierKey] });
-    expect(verified.cosigners.length).toBe(3);
-    expect(verified.blockHeight).toBe(0);
+    expect(trust).toEqual(localTrust);
+    const verified = await verifyReceipt(receipt, localTrust, { document: doc, clientKeys: [client.verifierKey] });
+    expect([...verified.cosigners].sort()).toEqual(["m1.test", "m2.test", "m3.test"]);
+    expect(verified.blockHeight).toBe((await json(`/v1/anchors/${body.id}`)).block.height);
+    // The cosignature lines are those the witnesses returned: each serves its latest cosigned checkpoint.
+    for (const witness of witnesses) {
+      const latest = await (await fetch(`${witness.url}/checkpoint`)).text();
+      const line = latest.split("\n").find((l) => l.startsWith(`— ${witness.name} `))!;
+      expect(receipt.checkpoint).toContain(line);
+    }
     // The same verifier runs inside the Worker too (POST /v1/verify).
     const onServer = await (await w.request("/v1/verify", { method: "POST", json: { receipt, digest: toHex(sha256(doc)) } })).json();
     expect(onServer).toMatchObject({ ok: true });
@@ -81,13 +129,13 @@ describe("the Worker in workerd", () => {
 
   it("concurrent submissions (each request commits its own) are all acknowledged and sealed exactly once", async () => {
     const notes = await Promise.all(Array.from({ length: 100 }, (_, i) => submission(client, document(`concurrent ${i}`))));
-    const answers = await Promise.all(notes.map((n) => anchor(w, n)));
-    expect(answers.map((a) => a.status)).toEqual(notes.map(() => 202));
+    const answered = await Promise.all(notes.map((n) => anchor(w, n)));
+    expect(answered.map((a) => a.status)).toEqual(notes.map(() => 202));
     const before = await head();
     await w.scheduled();
     expect(await head()).toBe(before + 1);
     const { entries } = await json(`/v1/blocks/${before}/entries?limit=1000`);
-    expect(new Set(entries.map((e: any) => e.id))).toEqual(new Set(answers.map((a) => a.body.id)));
+    expect(new Set(entries.map((e: any) => e.id))).toEqual(new Set(answered.map((a) => a.body.id)));
   });
 
   it("a batch request is committed as one group and answered per item", async () => {
@@ -101,6 +149,9 @@ describe("the Worker in workerd", () => {
     expect((await json("/healthz")).pending).toBe(300);
     await w.scheduled();
     expect((await json("/healthz")).pending).toBe(0);
+    // The witnesses verified all 300 signatures before cosigning.
+    const size = await head();
+    for (const witness of witnesses) expect(await witness.status()).toMatchObject({ replica: { size }, latest: { size } });
   });
 });
 
@@ -123,24 +174,46 @@ describe("bad input is answered as on Node", () => {
   }
 });
 
-describe("a member's D1 database failing during a seal", () => {
-  it("leaves the other two as the quorum: the block is final and its receipt verifies", async () => {
-    // The replica's tables vanish under the running Worker: every query to it now fails.
-    const member3 = await w.d1("MEMBER_3");
-    await member3.batch(["blocks", "entries", "history_hashes", "batch_tiles", "checkpoints"].map((t) => member3.prepare(`DROP TABLE ${t}`)));
+describe("a member's witness down during a seal", () => {
+  it("leaves the other two as the quorum: the block is final, its receipt verifies, and the operator shows the witness unreachable", async () => {
+    const m3 = witnesses[2]!;
+    await m3.stop();
 
-    const doc = document("one replica down");
+    const doc = document("one witness down");
     const { body } = await anchor(w, await submission(client, doc));
     expect(await w.scheduled()).toMatchObject({ outcome: "ok" });
     const res = await w.request(`/v1/anchors/${body.id}/receipt`);
     expect(res.status).toBe(200);
-    const verified = await verifyReceipt(await res.json(), await json("/v1/trust"), { document: doc });
+    const verified = await verifyReceipt(await res.json(), localTrust, { document: doc });
     expect([...verified.cosigners].sort()).toEqual(["m1.test", "m2.test"]);
 
-    const consortium = await json("/v1/consortium");
-    const status = Object.fromEntries(consortium.members.map((m: any) => [m.name, m.replica.status]));
-    expect(status).toEqual({ "m1.test": "ok", "m2.test": "ok", "m3.test": "unreachable" });
+    const m3Shown = (await json("/v1/consortium")).members.find((m: any) => m.name === "m3.test");
+    expect(m3Shown).toMatchObject({ key: m3.key, witness: m3.url, answer: { status: "unreachable" } });
+    expect(m3Shown.answer.message.length).toBeGreaterThan(0);
+    expect(await answers()).toEqual({ "m1.test": "cosigned", "m2.test": "cosigned", "m3.test": "unreachable" });
     const metrics = await (await w.request("/metrics")).text();
-    expect(metrics).toMatch(/cairn_replica_lag_blocks\{member="m3.test"\} -1/);
+    expect(metrics).toMatch(/cairn_witness_answers_total\{member="m3\.test",status="unreachable"\} [1-9]/);
+  });
+
+  it("is asked again when it is back: it catches up from the Worker, cosigns, and its replica holds the operator's blocks", async () => {
+    const m3 = witnesses[2]!;
+    await m3.start();
+    const size = await head();
+    // The next seal (nothing pending) asks the member that has not cosigned the newest checkpoint.
+    expect(await w.scheduled()).toMatchObject({ outcome: "ok" });
+    await eventually(async () => ((await answers())["m3.test"] === "cosigned" ? true : undefined));
+    expect(await m3.status()).toMatchObject({ replica: { size }, latest: { size }, halted: null });
+    const checkpoint = parseNote(await (await w.request("/v1/checkpoint")).text());
+    expect(checkpoint.signatures.map((s) => s.name).sort()).toEqual([ORIGIN, "m1.test", "m2.test", "m3.test"]);
+
+    // Block by block, its own replica file holds what the operator published.
+    await m3.stop();
+    const replica = await openLibsqlStore({ url: `file:${m3.replicaFile}` });
+    try {
+      for (let h = 0; h < size; h++) expect((await replica.getBlock(h))?.hash, `block ${h}`).toBe((await json(`/v1/blocks/${h}`)).hash);
+    } finally {
+      replica.close();
+    }
+    await m3.start();
   });
 });

@@ -4,7 +4,7 @@
  * §4), submit them (POST /v1/anchors, or /v1/anchors/batch in chunks), and
  * with --wait poll each receipt, verify it offline against the pinned trust
  * document and only then write FILE.cairn.json — exactly the receipt JSON of
- * DESIGN.md "Wire details", so any verifier can read it.
+ * docs/FORMATS.md §9, so any verifier can read it.
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";

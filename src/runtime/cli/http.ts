@@ -1,5 +1,5 @@
 /**
- * The CLI's view of a Cairn server (DESIGN.md "HTTP API"): JSON requests
+ * The CLI's view of a Cairn server (README "The HTTP API"): JSON requests
  * over fetch, pushback (429/503 + Retry-After) retried a bounded number of
  * times, and every failure turned into a CliError that names the URL, the
  * status and the server's `{ error: { code, message } }`.

@@ -1,0 +1,126 @@
+/**
+ * The embedded default's three members (docs/ARCHITECTURE.md "Processes"):
+ * each witness a process of its own, with its own data dir under
+ * data/members/<name>/ (cosigner key, replica, state) and its own loopback
+ * port. This process never opens a member's files: a member's public key
+ * and URL are what the member itself reports when it is ready, over IPC.
+ * The witnesses end with this process (Ctrl-C reaches the whole group; a
+ * witness also exits when its IPC channel to this process closes).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { MemberConfig } from "../service/config.js";
+
+const MEMBER_MAIN = fileURLToPath(new URL("./member-main.ts", import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const READY_TIMEOUT_MS = 60_000;
+
+export interface DevMembers {
+  readonly members: readonly MemberConfig[];
+  /** The witness processes, by member name. */
+  readonly processes: ReadonlyMap<string, ChildProcess>;
+  /** Starts a member's witness again (after it stopped or was killed), on its port and data dir. */
+  restart(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface DevMemberSpec {
+  readonly name: string;
+  readonly port: number;
+}
+
+/** Starts the witnesses and resolves once each has said where it serves and with which key. */
+export async function startDevMembers(options: {
+  readonly dataDir: string;
+  readonly origin: string;
+  readonly operatorKey: string;
+  readonly operatorUrl: string;
+  readonly members: readonly DevMemberSpec[];
+  readonly env?: NodeJS.ProcessEnv;
+}): Promise<DevMembers> {
+  const processes = new Map<string, ChildProcess>();
+  const stopOne = (p: ChildProcess) =>
+    new Promise<void>((done) => {
+      if (p.exitCode !== null || p.signalCode !== null) return done();
+      p.once("exit", () => done());
+      p.kill("SIGTERM");
+    });
+  const stop = async () => {
+    await Promise.all([...processes.values()].map(stopOne));
+  };
+  const spawnOne = async ({ name, port }: DevMemberSpec): Promise<MemberConfig> => {
+    const child = spawn(process.execPath, ["--import", TSX, MEMBER_MAIN], {
+      env: {
+        ...(options.env ?? process.env),
+        CAIRN_MEMBER_NAME: name,
+        CAIRN_MEMBER_DATA_DIR: join(options.dataDir, "members", name),
+        CAIRN_LOG_ORIGIN: options.origin,
+        CAIRN_LOG_KEYS: options.operatorKey,
+        CAIRN_LOG_URL: options.operatorUrl,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+      },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    processes.set(name, child);
+    prefixLines(child, name);
+    const ready = await new Promise<{ url: string; key: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`witness ${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+      child.once("message", (m: { type: string; url: string; key: string }) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`witness ${name} exited (${code}) before it was ready`));
+      });
+    });
+    return { name, key: ready.key, witness: ready.url };
+  };
+  try {
+    const members = await Promise.all(options.members.map(spawnOne));
+    return {
+      members,
+      processes,
+      async restart(name) {
+        const spec = options.members.find((m) => m.name === name);
+        if (spec === undefined) throw new Error(`no member named ${name}`);
+        const old = processes.get(name);
+        if (old !== undefined) await stopOne(old);
+        await spawnOne(spec);
+      },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** A witness's output, each line prefixed with its name, on this process's streams. */
+function prefixLines(child: ChildProcess, name: string): void {
+  for (const [from, to] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
+    let rest = "";
+    from?.on("data", (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) to.write(`[${name}] ${line}\n`);
+    });
+  }
+}
+
+/** A port nobody listens on now (for PORT=0: the witnesses must know the operator's URL before it listens). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once("error", reject).listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

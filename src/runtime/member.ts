@@ -1,0 +1,194 @@
+/**
+ * `cairn member`: a consortium member's witness on Node (docs/OPERATING-A-MEMBER.md).
+ * Its own cosigner key (made in its data dir on first run, 0600, never sent
+ * anywhere), its own replica (a libSQL file by default, or a libSQL URL),
+ * its own state file, and the log it follows pinned in its configuration.
+ *
+ *   CAIRN_MEMBER_NAME            the member's cosigner name (C2SP key name)
+ *   CAIRN_MEMBER_DATA_DIR        key, state and default replica (default ./member-data)
+ *   CAIRN_MEMBER_REPLICA_URL     replica database (default file:<data dir>/replica.db)
+ *   CAIRN_MEMBER_REPLICA_AUTH_TOKEN  its token, if remote
+ *   CAIRN_LOG_ORIGIN             the log's origin, pinned
+ *   CAIRN_LOG_KEYS               the operator's verifier key(s), pinned; comma-separated
+ *   CAIRN_LOG_URL                the operator's public URL, where blocks are read
+ *   CAIRN_MAX_SKEW               seconds a block may be dated ahead of this clock (default 60)
+ *   CAIRN_SYNC_BUDGET            seconds one request may spend catching up (default 10)
+ *   PORT, HOST                   listen address (default 8788, 127.0.0.1)
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { serve, type ServerType } from "@hono/node-server";
+import { CairnError } from "../core/errors.js";
+import { formatSignerKey, formatVerifierKey, isValidKeyName, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../core/keys.js";
+import { createWitnessApp } from "../http/witness-app.js";
+import { systemClock, type Clock } from "../service/clock.js";
+import type { Fetch } from "../service/context.js";
+import { jsonLogger, type Logger } from "../service/log.js";
+import { Witness, type WitnessConfig, type WitnessFault, type WitnessState, type WitnessStatePort } from "../service/witness.js";
+import { openLibsqlStore, type Durability } from "../store/libsql.js";
+import { parseInterval, type Settings } from "./config.js";
+
+export interface MemberSettings {
+  readonly config: WitnessConfig;
+  readonly dataDir: string;
+  readonly replica: { readonly url: string; readonly authToken?: string };
+  readonly port: number;
+  readonly host: string;
+}
+
+function bad(setting: string, message: string): never {
+  throw new CairnError("BAD_CONFIG", `${setting}: ${message}`);
+}
+
+function required(s: Settings, name: string, what: string): string {
+  const v = s[name]?.trim();
+  if (v === undefined || v === "") bad(name, `is required: ${what}`);
+  return v;
+}
+
+export function parseMemberSettings(s: Settings): MemberSettings {
+  const name = required(s, "CAIRN_MEMBER_NAME", "the member's cosigner name, e.g. witness.bank-a.example");
+  if (!isValidKeyName(name)) bad("CAIRN_MEMBER_NAME", "must be a key name: no spaces, no '+'");
+  const origin = required(s, "CAIRN_LOG_ORIGIN", "the origin of the log this witness follows");
+  if (!isValidKeyName(origin)) bad("CAIRN_LOG_ORIGIN", "must be a key name: no spaces, no '+'");
+  if (origin === name) bad("CAIRN_MEMBER_NAME", "cannot be the log's origin");
+  const logKeys = required(s, "CAIRN_LOG_KEYS", "the operator's verifier key(s), comma-separated, pinned from the consortium's agreement")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "")
+    .map((k, i) => {
+      let key;
+      try {
+        key = parseVerifierKey(k);
+      } catch (e) {
+        bad(`CAIRN_LOG_KEYS[${i}]`, `is not a verifier key: ${(e as Error).message}`);
+      }
+      if (key.type !== KEY_TYPE_ED25519) bad(`CAIRN_LOG_KEYS[${i}]`, "must be an Ed25519 note key (type 0x01)");
+      if (key.name !== origin) bad(`CAIRN_LOG_KEYS[${i}]`, `is named ${key.name}; the log's keys are named after its origin, ${origin}`);
+      return key.text;
+    });
+  const logUrl = required(s, "CAIRN_LOG_URL", "the operator's public URL, e.g. https://anchor.example.org").replace(/\/+$/, "");
+  let parsed: URL;
+  try {
+    parsed = new URL(logUrl);
+  } catch {
+    bad("CAIRN_LOG_URL", `is not a URL: ${JSON.stringify(logUrl)}`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") bad("CAIRN_LOG_URL", "must be an http:// or https:// URL");
+  const dataDir = resolve(s.CAIRN_MEMBER_DATA_DIR?.trim() || "./member-data");
+  const replicaUrl = s.CAIRN_MEMBER_REPLICA_URL?.trim() || pathToFileURL(join(dataDir, "replica.db")).href;
+  if (!/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(replicaUrl)) bad("CAIRN_MEMBER_REPLICA_URL", `must be a libSQL URL (file:…, libsql://…, https://…), got ${JSON.stringify(replicaUrl)}`);
+  const token = s.CAIRN_MEMBER_REPLICA_AUTH_TOKEN?.trim();
+  const seconds = (setting: string, fallback: number, max: number) => {
+    const v = s[setting]?.trim();
+    if (v === undefined || v === "") return fallback;
+    if (!/^\d+$/.test(v) || Number(v) > max) bad(setting, `must be whole seconds between 0 and ${max}, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  const port = s.PORT?.trim() ? Number(s.PORT) : 8788;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) bad("PORT", `must be a port number, got ${JSON.stringify(s.PORT)}`);
+  return {
+    config: {
+      name,
+      origin,
+      logKeys,
+      logUrl,
+      maxSkewSeconds: seconds("CAIRN_MAX_SKEW", 60, 3600),
+      timeWindowSeconds: 300,
+      syncBudgetMs: parseInterval("CAIRN_SYNC_BUDGET", s.CAIRN_SYNC_BUDGET, 10_000),
+    },
+    dataDir,
+    replica: token ? { url: replicaUrl, authToken: token } : { url: replicaUrl },
+    port,
+    host: s.HOST?.trim() || "127.0.0.1",
+  };
+}
+
+/** The member's cosigner key: made once in its data dir, readable by it alone. */
+export function memberKey(dataDir: string, name: string): { seed: Uint8Array; verifierKey: string; created: boolean } {
+  const file = join(dataDir, "cosigner.key");
+  mkdirSync(dataDir, { recursive: true });
+  const created = !existsSync(file);
+  if (created) writeFileSync(file, formatSignerKey(name, KEY_TYPE_COSIGNATURE_V1, randomBytes(32)) + "\n", { mode: 0o600, flag: "wx" });
+  let key;
+  try {
+    key = parseSignerKey(readFileSync(file, "utf8").trim());
+  } catch (e) {
+    bad(file, `is not a cosigner key: ${(e as Error).message}`);
+  }
+  if (key.type !== KEY_TYPE_COSIGNATURE_V1) bad(file, "must hold a cosigner key (type 0x04)");
+  if (key.name !== name) bad("CAIRN_MEMBER_NAME", `is ${name}, but the key in ${file} is named ${key.name}`);
+  return { seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey), created };
+}
+
+/** The witness state as a JSON file, replaced atomically (write, fsync, rename, fsync the folder). */
+export function fileState(path: string): WitnessStatePort {
+  return {
+    async load(): Promise<WitnessState> {
+      if (!existsSync(path)) return {};
+      return JSON.parse(readFileSync(path, "utf8")) as WitnessState;
+    },
+    async save(state: WitnessState): Promise<void> {
+      const tmp = `${path}.tmp`;
+      const fd = openSync(tmp, "w", 0o600);
+      try {
+        writeSync(fd, JSON.stringify(state, null, 2) + "\n");
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+      const dir = openSync(dirname(path), "r");
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    },
+  };
+}
+
+export interface RunningMember {
+  readonly url: string;
+  readonly witness: Witness;
+  readonly keyCreated: boolean;
+  close(): Promise<void>;
+}
+
+export async function startMember(
+  options: { env?: Settings; port?: number; clock?: Clock; log?: Logger; fetch?: Fetch; durability?: Durability; /** Test hook, see WitnessFaultStep. */ fault?: WitnessFault } = {},
+): Promise<RunningMember> {
+  const settings = parseMemberSettings(options.env ?? process.env);
+  const key = memberKey(settings.dataDir, settings.config.name);
+  const replica = await openLibsqlStore({ ...settings.replica, ...(options.durability ? { durability: options.durability } : {}) });
+  const witness = await Witness.open({
+    config: settings.config,
+    seed: key.seed,
+    verifierKey: key.verifierKey,
+    replica,
+    state: fileState(join(settings.dataDir, "witness-state.json")),
+    clock: options.clock ?? systemClock,
+    log: options.log ?? jsonLogger(),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.fault ? { fault: options.fault } : {}),
+  });
+  const app = createWitnessApp(witness);
+  const server: ServerType = await new Promise((ready) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? settings.port, hostname: settings.host }, () => ready(s));
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  return {
+    url,
+    witness,
+    keyCreated: key.created,
+    async close() {
+      await new Promise<void>((done) => server.close(() => done()));
+      await witness.idle();
+      replica.close();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The operator asking members' witnesses to cosign a checkpoint, over C2SP
+ * tlog-witness (`POST <witness>/add-checkpoint`; docs/ARCHITECTURE.md
+ * "Finality"). The operator holds no member key: a cosignature is whatever
+ * the member's own witness returns, kept only if it verifies under the
+ * member's public key over this very checkpoint.
+ *
+ * The request names the size the witness last cosigned (`old`), with a
+ * consistency proof from there. The operator remembers that size per member
+ * (the witness's last answer); when it is wrong — first contact, a lost
+ * reply — the witness answers 409 with its size and the request is made
+ * again from that size, once.
+ */
+import { toHex } from "../core/bytes.js";
+import { parseCheckpoint } from "../core/checkpoint.js";
+import { parseNote } from "../core/note.js";
+import { assembleConsistencyProof, consistencyProofRefs } from "../core/tlog.js";
+import { cosignaturesFromResponse, formatAddCheckpoint, TLOG_SIZE_CONTENT_TYPE } from "../core/witness-protocol.js";
+import type { CheckpointRecord, WitnessAnswerRecord } from "../store/types.js";
+import type { Context, Member } from "./context.js";
+
+/**
+ * How long one witness may take to answer, its own catch-up included (a
+ * witness syncs from the operator before it cosigns; see witness.ts).
+ */
+export const WITNESS_TIMEOUT_MS = 15_000;
+
+/** Longest witness body the operator reads (cosignature lines are ~100 bytes each). */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+export interface WitnessAnswer {
+  readonly record: WitnessAnswerRecord;
+  /** The member's verified cosignature lines, when it cosigned. */
+  readonly cosignatures: readonly string[];
+}
+
+export async function askWitness(ctx: Context, member: Member, checkpoint: CheckpointRecord, last: WitnessAnswerRecord | undefined): Promise<WitnessAnswer> {
+  const now = ctx.clock.now();
+  const { root } = parseCheckpoint(parseNote(checkpoint.note).text);
+  const answer = (status: WitnessAnswerRecord["status"], size: number, hash: string, detail: string | null, evidence: unknown = null): WitnessAnswerRecord => ({
+    member: member.name,
+    size,
+    hash,
+    status,
+    detail,
+    evidence: evidence === null ? null : JSON.stringify(evidence),
+    updatedAt: now,
+  });
+  const knownSize = last !== undefined && last.size <= checkpoint.size ? last.size : 0;
+  try {
+    let reply = await post(ctx, member, checkpoint, knownSize);
+    if (reply.status === 409 && reply.size !== undefined && reply.size !== knownSize && reply.size <= checkpoint.size) {
+      reply = await post(ctx, member, checkpoint, reply.size);
+    }
+    if (reply.status === 200) {
+      const cosignatures = await cosignaturesFromResponse(reply.body, checkpoint.note, member.verifierKey);
+      return { record: answer("cosigned", checkpoint.size, toHex(root), null), cosignatures };
+    }
+    const size = reply.size ?? last?.size ?? 0;
+    const message = `${reply.status}: ${reply.body.trim().slice(0, 500) || "(no message)"}`;
+    return { record: answer("refused", size, size === last?.size ? last.hash : "", message, { asked: checkpoint.note, old: reply.old }), cosignatures: [] };
+  } catch (e) {
+    return { record: answer("unreachable", last?.size ?? 0, last?.hash ?? "", (e as Error).message), cosignatures: [] };
+  }
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly old: number;
+  /** From a 409 text/x.tlog.size: the size the witness holds. */
+  readonly size?: number;
+}
+
+async function post(ctx: Context, member: Member, checkpoint: CheckpointRecord, old: number): Promise<Reply> {
+  const proof = old === 0 || old === checkpoint.size ? [] : assembleConsistencyProof(old, checkpoint.size, await ctx.primary.readHistoryHashes(consistencyProofRefs(old, checkpoint.size)));
+  const send = () =>
+    ctx.fetch(`${member.witness}/add-checkpoint`, {
+      method: "POST",
+      headers: { "Content-Type": "text/plain; charset=utf-8" },
+      body: formatAddCheckpoint({ oldSize: old, proof, checkpoint: checkpoint.note }),
+      signal: AbortSignal.timeout(WITNESS_TIMEOUT_MS),
+    });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (e) {
+    // A pooled connection the witness closed (it restarted) fails before any
+    // answer; add-checkpoint is idempotent (the same checkpoint is simply
+    // cosigned again), so it is sent once more on a new connection.
+    if (!closedBeforeAnswer(e)) throw e;
+    res = await send();
+  }
+  const body = await readCapped(res, MAX_ANSWER_BYTES);
+  const sizeReply = res.status === 409 && (res.headers.get("Content-Type") ?? "").startsWith(TLOG_SIZE_CONTENT_TYPE) && /^(0|[1-9]\d{0,15})\n$/.test(body);
+  return { status: res.status, body, old, ...(sizeReply ? { size: Number(body.trim()) } : {}) };
+}
+
+/** Node's fetch (undici) and workerd's each say it their own way. */
+function closedBeforeAnswer(e: unknown): boolean {
+  const cause = (e as { cause?: { code?: string } }).cause;
+  if (e instanceof TypeError && (cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET")) return true;
+  return e instanceof Error && /Network connection lost/i.test(e.message);
+}
+
+async function readCapped(res: Response, max: number): Promise<string> {
+  const text = await res.text();
+  if (text.length > max) throw new Error(`the witness answered ${text.length} bytes, more than ${max}`);
+  return text;
+}
