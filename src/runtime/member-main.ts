@@ -35,9 +35,12 @@ try {
     ].join("\n"),
   );
   process.send?.({ type: "ready", url: member.url, key: status.key, name: status.name });
+  // A request still being judged (a long catch-up) is not waited for: the
+  // replica's appends are atomic and the state file is replaced by rename,
+  // so ending mid-way loses only work that the next request redoes.
   const stop = async (why: string) => {
     console.error(`${why}: witness ${status.name} closing`);
-    await member.close();
+    await Promise.race([member.close(), new Promise((r) => setTimeout(r, 1000))]);
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));
