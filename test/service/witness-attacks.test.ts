@@ -428,6 +428,28 @@ describe("a forked, rolled-back or rewritten history", () => {
     expect(w.op.reads.length).toBe(reads);
   });
 
+  it("a witness whose replica is deleted still refuses a history inconsistent with what it cosigned: its state is kept apart", async () => {
+    const w = await cosigned(1);
+    const m = w.members[0]!;
+    await m.stop();
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(join(m.dir, "replica.db" + suffix), { force: true });
+    await m.start();
+    expect((await m.status()).replica.size).toBe(0);
+    const rewritten = w.chain.prefix(1);
+    rewritten.append([await submit(w.app, "doc 1 (rewritten)", T0 + 15)], T0 + 20);
+    rewritten.append(w.chain.block(2).entries, T0 + 30);
+    rewritten.append([await submit(w.app, "doc 3", T0 + 35)], T0 + 40);
+    w.op.serve(rewritten);
+    const before = await look(m);
+    await expectRefusal(m, before, await w.op.ask(m.url, rewritten, 4, 3), { status: 422, code: "CONSISTENCY_PROOF_INVALID", halted: false });
+    expect(m.state().latest).toMatchObject({ size: 3, root: toBase64(w.chain.root(3)) });
+    // The honest continuation is re-verified from block 0 and cosigned.
+    const honest = grow(w.chain, [await submit(w.app, "doc 3", T0 + 35)], T0 + 40);
+    w.op.serve(honest);
+    expect((await w.op.ask(m.url, honest, 4, 3)).status).toBe(200);
+    expect((await m.status()).replica.size).toBe(4);
+  });
+
   it("a block verified into the replica but not yet cosigned, then rewritten: refused and halted, with the checkpoint whose root disagrees, or the block that no longer links", async () => {
     const w = await cosigned();
     const honest = w.chain.prefix(3);
