@@ -15,6 +15,7 @@ import { jsonLogger, type Logger } from "../service/log.js";
 import type { FaultHook } from "../service/seal.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import type { SealRunner } from "../service/seal.js";
+import { SealScheduler } from "../service/seal-scheduler.js";
 import { SealThread } from "./seal-runner.js";
 import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
 import { formatVerifierKey, parseSignerKey } from "../core/keys.js";
@@ -132,18 +133,13 @@ async function startOperator(
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
 
   // The first seal publishes the size-0 checkpoint; then one seal per
-  // interval, never overlapping (the seal thread keeps its own timer).
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const tick = async () => {
-    try {
-      await sealer.seal();
-    } catch {
-      // Logged by the sealer; the next tick retries.
-    }
-    if (!stopped && inThread && options.sealTimer !== false) timer = setTimeout(tick, config.sealIntervalMs);
-  };
-  await tick();
+  // interval, never overlapping: the seal thread's scheduler, or (when the
+  // seal runs in this thread) this one.
+  await sealer.seal().catch(() => undefined); // logged by the sealer; the next tick retries
+  const schedule =
+    inThread && options.sealTimer !== false
+      ? new SealScheduler({ job: () => ({ seal: () => services.sealer.seal(), idle: async () => {} }), intervalMs: config.sealIntervalMs, staleMs: Number.POSITIVE_INFINITY, clock: ctx.clock }).start({ setTimeout, clearTimeout }, { afterInterval: true })
+      : undefined;
 
   return {
     url,
@@ -152,8 +148,7 @@ async function startOperator(
     ...(dev ? { dev } : {}),
     ...(devMembers ? { devMembers } : {}),
     async close() {
-      stopped = true;
-      clearTimeout(timer);
+      await schedule?.stop();
       await new Promise<void>((done) => server.close(() => done()));
       await services.submitter.drain();
       await sealer.idle();

@@ -15,6 +15,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { systemClock } from "../service/clock.js";
+import { SealScheduler } from "../service/seal-scheduler.js";
 import { createContext, createServices } from "../service/index.js";
 import type { Logger } from "../service/log.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
@@ -44,9 +45,6 @@ const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary, "CAIRN
 const ctx = createContext({ config, primary, clock: systemClock, log });
 const { sealer } = createServices(ctx);
 
-let stopped = false;
-let timer: NodeJS.Timeout | undefined;
-
 async function sealAndTell(): Promise<Awaited<ReturnType<typeof sealer.seal>>> {
   try {
     return await sealer.seal();
@@ -55,10 +53,12 @@ async function sealAndTell(): Promise<Awaited<ReturnType<typeof sealer.seal>>> {
   }
 }
 
-async function tick(): Promise<void> {
-  await sealAndTell().catch(() => undefined); // logged by the sealer; the next tick retries
-  if (!stopped && data.timer) timer = setTimeout(() => void tick(), config.sealIntervalMs);
-}
+// The timer is the scheduler's; "seal now" from the server thread shares
+// the run in progress (the Sealer's own single flight). Late witness answers
+// are not waited for between ticks: this thread lives on, and they land.
+const scheduler = new SealScheduler({ job: () => ({ seal: sealAndTell, idle: async () => {} }), intervalMs: config.sealIntervalMs, staleMs: Number.POSITIVE_INFINITY, clock: systemClock });
+// The server thread ran the first seal; the first tick here is an interval later.
+const schedule = data.timer ? scheduler.start({ setTimeout, clearTimeout }, { afterInterval: true }) : undefined;
 
 port.on("message", async (message: { type: "seal"; id: number } | { type: "stop" }) => {
   if (message.type === "seal") {
@@ -69,8 +69,7 @@ port.on("message", async (message: { type: "seal"; id: number } | { type: "stop"
     }
     return;
   }
-  stopped = true;
-  clearTimeout(timer);
+  await schedule?.stop();
   await sealer.idle();
   primary.close();
   port.postMessage({ type: "stopped" });
@@ -78,4 +77,4 @@ port.on("message", async (message: { type: "seal"; id: number } | { type: "stop"
 });
 
 port.postMessage({ type: "ready" });
-if (data.timer) timer = setTimeout(() => void tick(), config.sealIntervalMs);
+

@@ -31,11 +31,11 @@ import { isCairnError } from "../core/errors.js";
 import { createApp } from "../http/app.js";
 import { errorBody } from "../http/errors.js";
 import { systemClock } from "../service/clock.js";
-import { createContext, createServices, requestServices, type DatabaseConfig, type Services } from "../service/index.js";
+import { SealScheduler } from "../service/seal-scheduler.js";
+import { createContext, createServices, requestServices, type DatabaseConfig } from "../service/index.js";
 import { jsonLogger, type Logger } from "../service/log.js";
 import { openD1Store } from "../store/d1.js";
 import { openLibsqlWebStore } from "../store/libsql-web.js";
-import type { PrimaryStore } from "../store/types.js";
 import { parseConfig, type Settings } from "./config.js";
 
 /** Vars (strings, or JSON values from wrangler.toml), secrets (strings) and bindings. */
@@ -79,63 +79,24 @@ function build(env: Env): Instance {
   const ctx = createContext({ config, primary, clock: systemClock, log });
   const shared = createServices(ctx);
 
-  let sealingSince = 0;
-  const sealing = () => Date.now() - sealingSince < SEAL_STALE_MS;
+  // One seal at a time per isolate, each event with a sealer of its own;
+  // timing, single flight and stale runs are the scheduler's.
+  const scheduler = new SealScheduler({ job: () => requestServices(shared).sealer, intervalMs: config.sealIntervalMs, staleMs: SEAL_STALE_MS, pollMs: SEAL_POLL_MS, clock: systemClock });
   const seal = async (wait: boolean): Promise<void> => {
-    // A cron run waits for a seal running in this isolate to end, then seals
-    // what arrived since; it polls with its own timer, as awaiting the other
-    // run's promise would be waiting on another request's I/O.
-    if (wait) while (sealing()) await new Promise((r) => setTimeout(r, SEAL_POLL_MS));
-    else if (sealing()) return;
-    sealingSince = Date.now();
-    const { sealer } = requestServices(shared);
-    try {
-      await sealer.seal();
-    } finally {
-      sealingSince = 0;
-    }
-    // A seal returns at the quorum; witnesses still answering (a member
-    // slower than the quorum, or one back from downtime and catching up) are
-    // awaited here, in this same event but outside the single flight. workerd
-    // cancels a subrequest still in flight when its event ends, which would
-    // drop their cosignatures and answers (Node keeps them: its sealer lives on).
-    await sealer.idle();
+    if (wait) await scheduler.sealAfterCurrent();
+    else await scheduler.sealIfIdle();
   };
-  const trigger = sealTrigger(shared, primary, seal);
-  const app = createApp(shared, { forRequest: () => requestServices(shared), afterRequest: (c) => trigger(c.executionCtx) });
-  return { seal, fetch: (request, env, ctx) => app.fetch(request, env, ctx) };
-}
-
-/**
- * After a request, at most once per seal interval per isolate: look at the
- * oldest pending entry (one small query) and seal in the background when it
- * has waited a full interval — or when no checkpoint was ever published, so
- * a fresh deployment answers /v1/checkpoint without waiting for the cron.
- */
-function sealTrigger(services: Services, primary: PrimaryStore, seal: (wait: boolean) => Promise<void>): (ctx: Pick<ExecutionContext, "waitUntil">) => void {
-  const { config, clock } = services.ctx;
-  let nextCheckAt = 0;
-  let published = false;
-  const due = async (): Promise<boolean> => {
-    if (!published) {
-      published = (await primary.latestCheckpoint(0)) !== undefined;
-      if (!published) return true;
-    }
-    const { oldestReceivedAt } = await primary.pendingStats();
-    return oldestReceivedAt !== null && (clock.now() - oldestReceivedAt) * 1000 >= config.sealIntervalMs;
-  };
-  return (ctx) => {
-    const now = Date.now();
-    if (now < nextCheckAt) return;
-    nextCheckAt = now + config.sealIntervalMs;
+  // After a request, in the background: a seal when one is due.
+  const trigger = (ctx: Pick<ExecutionContext, "waitUntil">) =>
     ctx.waitUntil(
       (async () => {
-        if (await due()) await seal(false);
+        if (await scheduler.due(primary)) await scheduler.sealIfIdle();
       })().catch(() => {
         // The sealer logs its own failures; the next check or the cron retries.
       }),
     );
-  };
+  const app = createApp(shared, { forRequest: () => requestServices(shared), afterRequest: (c) => trigger(c.executionCtx) });
+  return { seal, fetch: (request, env, ctx) => app.fetch(request, env, ctx) };
 }
 
 /**
