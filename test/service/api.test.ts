@@ -23,7 +23,7 @@ import {
   merkleRoot,
 } from "../../src/core/index.js";
 import { badInputCases } from "./bad-input.js";
-import { anchor, clientKeys, document, registerClient, startCluster, submission, type Cluster, ORIGIN } from "./harness.js";
+import { anchor, clientKeys, document, registerClient, sealFully, startCluster, submission, type Cluster, ORIGIN } from "./harness.js";
 
 let cluster: Cluster;
 let client: Awaited<ReturnType<typeof registerClient>>;
@@ -31,7 +31,7 @@ let client: Awaited<ReturnType<typeof registerClient>>;
 beforeAll(async () => {
   cluster = await startCluster();
   client = await registerClient(cluster);
-  await cluster.services.sealer.seal(); // publishes the size-0 checkpoint
+  await sealFully(cluster); // publishes the size-0 checkpoint
 });
 afterAll(() => cluster.close());
 
@@ -60,7 +60,7 @@ describe("anchor → seal → receipt → offline verification", () => {
     expect(pending.headers.get("Retry-After")).toBe("1");
     expect(await pending.json()).toEqual({ id: body.id, status: "pending" });
 
-    const report = await cluster.services.sealer.seal();
+    const report = await sealFully(cluster);
     expect(report.block?.size).toBe(1);
     expect(report.final).toBe(true);
 
@@ -79,7 +79,7 @@ describe("anchor → seal → receipt → offline verification", () => {
   it("proofs in the receipt check by hand too: RFC 6962 hashes, C2SP checkpoint", async () => {
     const note = await submission(cluster, client, document("by hand"));
     const { body } = await anchor(cluster, note);
-    await cluster.services.sealer.seal();
+    await sealFully(cluster);
     const r = await (await cluster.request(`/v1/anchors/${body.id}/receipt`)).json();
     const header = r.block.split("\n");
     verifyInclusion(leafHash(utf8(r.entry)), r.inclusion.index, r.inclusion.size, r.inclusion.path.map((p: string) => fromBase64(p)), fromBase64(header[5]));
@@ -110,7 +110,7 @@ describe("batches and idempotency", () => {
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
     expect(await pendingCount()).toBe(before);
-    await cluster.services.sealer.seal();
+    await sealFully(cluster);
     cluster.clock.t += 3600;
     try {
       const third = await anchor(cluster, note);
@@ -125,7 +125,7 @@ describe("batches and idempotency", () => {
     const notes = await Promise.all(Array.from({ length: 200 }, (_, i) => submission(cluster, client, document(`concurrent ${i}`))));
     const answers = await Promise.all(notes.map((n) => anchor(cluster, n)));
     expect(answers.every((a) => a.status === 202)).toBe(true);
-    const report = await cluster.services.sealer.seal();
+    const report = await sealFully(cluster);
     expect(report.block?.size).toBe(200);
     const entries = await cluster.primary.blockEntries(report.block!.height, 0, 1000);
     expect(new Set(entries.map((e) => e.id))).toEqual(new Set(answers.map((a) => a.body.id)));
@@ -185,7 +185,7 @@ describe("clients and admin", () => {
     const c = await registerClient(cluster, "revoked.test");
     const doc = document("before revocation");
     const { body } = await anchor(cluster, await submission(cluster, c, doc));
-    await cluster.services.sealer.seal();
+    await sealFully(cluster);
     const del = await cluster.request("/v1/admin/clients/revoked.test", { method: "DELETE", admin: true });
     expect(del.status).toBe(200);
     expect((await del.json()).status).toBe("revoked");
@@ -224,7 +224,7 @@ describe("read routes", () => {
   });
 
   it("checkpoint is text/plain, signed by the operator, cosigned by a quorum", async () => {
-    await cluster.services.sealer.seal();
+    await sealFully(cluster);
     const res = await cluster.request("/v1/checkpoint");
     expect(res.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
     const t = await trust();
@@ -275,7 +275,7 @@ describe("read routes", () => {
   it("POST /v1/verify checks a receipt on the server and names a failing step", async () => {
     const doc = document("verify route");
     const { body } = await anchor(cluster, await submission(cluster, client, doc));
-    await cluster.services.sealer.seal();
+    await sealFully(cluster);
     const receipt = await (await cluster.request(`/v1/anchors/${body.id}/receipt`)).json();
     const ok = await (await cluster.request("/v1/verify", { method: "POST", json: { receipt, digest: toHex(sha256(doc)) } })).json();
     expect(ok.ok).toBe(true);
@@ -299,7 +299,7 @@ describe("pushback", () => {
       expect(res.status).toBe(503);
       expect(res.headers.get("Retry-After")).toBe("1");
       expect((await res.json()).error.code).toBe("OVERLOADED");
-      await small.services.sealer.seal();
+      await sealFully(small);
       await new Promise((r) => setTimeout(r, 1100));
       expect((await anchor(small, await submission(small, c, document("bp y")))).status).toBe(202);
     } finally {

@@ -201,6 +201,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 }
 
+/**
+ * One seal, then every witness's answer: a seal returns at the quorum and
+ * later cosignatures join the stored checkpoint as they come, so a test that
+ * compares checkpoints byte for byte waits for them.
+ */
+export async function sealFully(cluster: Cluster) {
+  const report = await cluster.services.sealer.seal();
+  await cluster.services.sealer.idle();
+  return report;
+}
+
 export function clientKeys(name = "app.test") {
   return generateKeyPair(name, seed(`client ${name}`), KEY_TYPE_ED25519);
 }
