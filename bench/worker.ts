@@ -36,7 +36,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
-import type { Miniflare } from "miniflare";
 import { newMiniflare } from "../test/worker/miniflare.js";
 import { noteSigner, sha256, signSubmission, utf8, type NoteSigner } from "../src/core/index.js";
 import { COMPATIBILITY_DATE, D1_DATABASES, makeWitnesses, ORIGIN, registerClient, settings, startWorkerd, type Workerd } from "../test/worker/harness.js";

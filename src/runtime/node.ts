@@ -90,7 +90,7 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
     settings = { ...configured, CAIRN_MEMBERS: JSON.stringify(devMembers.members) };
   }
   try {
-    return await startOperator(options, env, settings, host, port, dev, devMembers);
+    return await startOperator(options, settings, host, port, dev, devMembers);
   } catch (e) {
     await devMembers?.stop();
     throw e;
@@ -99,7 +99,6 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
 
 async function startOperator(
   options: NodeOptions,
-  env: Settings,
   settings: Settings,
   host: string,
   port: number,

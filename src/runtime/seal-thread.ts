@@ -19,7 +19,6 @@ import { SealScheduler } from "../service/seal-scheduler.js";
 import { createContext, createServices } from "../service/index.js";
 import type { Logger } from "../service/log.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
-import { openThreadedStore } from "../store/threaded.js";
 import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
 
 export interface SealThreadData {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fromBase64, toBase64, utf8 } from "../../src/core/bytes.js";
+import { toBase64, utf8 } from "../../src/core/bytes.js";
 import { formatCheckpoint } from "../../src/core/checkpoint.js";
 import { cosigner } from "../../src/core/cosignature.js";
 import { isCairnError, type ErrorCode } from "../../src/core/errors.js";

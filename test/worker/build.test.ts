@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import type { Miniflare } from "miniflare";
 import { newMiniflare } from "./miniflare.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { bundleStats, runWrangler } from "../../scripts/wrangler.js";
