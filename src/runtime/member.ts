@@ -21,15 +21,15 @@ import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
-import { CairnError } from "../core/errors.js";
-import { formatSignerKey, formatVerifierKey, isValidKeyName, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../core/keys.js";
+import { formatSignerKey, formatVerifierKey, KEY_TYPE_COSIGNATURE_V1, parseSignerKey } from "../core/keys.js";
 import { createWitnessApp } from "../http/witness-app.js";
 import { systemClock, type Clock } from "../service/clock.js";
 import type { Fetch } from "../service/context.js";
 import { jsonLogger, type Logger } from "../service/log.js";
 import { Witness, type WitnessConfig, type WitnessFault, type WitnessState, type WitnessStatePort } from "../service/witness.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
-import { parseInterval, type Settings } from "./config.js";
+import type { Settings } from "./config.js";
+import { bad, parseWitnessConfig } from "./member-config.js";
 
 export interface MemberSettings {
   readonly config: WitnessConfig;
@@ -39,67 +39,16 @@ export interface MemberSettings {
   readonly host: string;
 }
 
-function bad(setting: string, message: string): never {
-  throw new CairnError("BAD_CONFIG", `${setting}: ${message}`);
-}
-
-function required(s: Settings, name: string, what: string): string {
-  const v = s[name]?.trim();
-  if (v === undefined || v === "") bad(name, `is required: ${what}`);
-  return v;
-}
-
 export function parseMemberSettings(s: Settings): MemberSettings {
-  const name = required(s, "CAIRN_MEMBER_NAME", "the member's cosigner name, e.g. witness.bank-a.example");
-  if (!isValidKeyName(name)) bad("CAIRN_MEMBER_NAME", "must be a key name: no spaces, no '+'");
-  const origin = required(s, "CAIRN_LOG_ORIGIN", "the origin of the log this witness follows");
-  if (!isValidKeyName(origin)) bad("CAIRN_LOG_ORIGIN", "must be a key name: no spaces, no '+'");
-  if (origin === name) bad("CAIRN_MEMBER_NAME", "cannot be the log's origin");
-  const logKeys = required(s, "CAIRN_LOG_KEYS", "the operator's verifier key(s), comma-separated, pinned from the consortium's agreement")
-    .split(",")
-    .map((k) => k.trim())
-    .filter((k) => k !== "")
-    .map((k, i) => {
-      let key;
-      try {
-        key = parseVerifierKey(k);
-      } catch (e) {
-        bad(`CAIRN_LOG_KEYS[${i}]`, `is not a verifier key: ${(e as Error).message}`);
-      }
-      if (key.type !== KEY_TYPE_ED25519) bad(`CAIRN_LOG_KEYS[${i}]`, "must be an Ed25519 note key (type 0x01)");
-      if (key.name !== origin) bad(`CAIRN_LOG_KEYS[${i}]`, `is named ${key.name}; the log's keys are named after its origin, ${origin}`);
-      return key.text;
-    });
-  const logUrl = required(s, "CAIRN_LOG_URL", "the operator's public URL, e.g. https://anchor.example.org").replace(/\/+$/, "");
-  let parsed: URL;
-  try {
-    parsed = new URL(logUrl);
-  } catch {
-    bad("CAIRN_LOG_URL", `is not a URL: ${JSON.stringify(logUrl)}`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") bad("CAIRN_LOG_URL", "must be an http:// or https:// URL");
+  const config = parseWitnessConfig(s);
   const dataDir = resolve(s.CAIRN_MEMBER_DATA_DIR?.trim() || "./member-data");
   const replicaUrl = s.CAIRN_MEMBER_REPLICA_URL?.trim() || pathToFileURL(join(dataDir, "replica.db")).href;
   if (!/^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(replicaUrl)) bad("CAIRN_MEMBER_REPLICA_URL", `must be a libSQL URL (file:…, libsql://…, https://…), got ${JSON.stringify(replicaUrl)}`);
   const token = s.CAIRN_MEMBER_REPLICA_AUTH_TOKEN?.trim();
-  const seconds = (setting: string, fallback: number, max: number) => {
-    const v = s[setting]?.trim();
-    if (v === undefined || v === "") return fallback;
-    if (!/^\d+$/.test(v) || Number(v) > max) bad(setting, `must be whole seconds between 0 and ${max}, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
   const port = s.PORT?.trim() ? Number(s.PORT) : 8788;
   if (!Number.isInteger(port) || port < 0 || port > 65535) bad("PORT", `must be a port number, got ${JSON.stringify(s.PORT)}`);
   return {
-    config: {
-      name,
-      origin,
-      logKeys,
-      logUrl,
-      maxSkewSeconds: seconds("CAIRN_MAX_SKEW", 60, 3600),
-      timeWindowSeconds: 300,
-      syncBudgetMs: parseInterval("CAIRN_SYNC_BUDGET", s.CAIRN_SYNC_BUDGET, 10_000),
-    },
+    config,
     dataDir,
     replica: token ? { url: replicaUrl, authToken: token } : { url: replicaUrl },
     port,
