@@ -95,22 +95,22 @@ export interface WorkerBundle {
 }
 
 /** `wrangler deploy --dry-run --outdir DIR`: the exact bundle a deploy would upload, built offline. */
-export async function buildWorker(outdir: string, options: Pick<RunOptions, "offline"> = {}): Promise<WorkerBundle> {
+export async function buildWorker(outdir: string, options: Pick<RunOptions, "offline"> & { config?: string } = {}): Promise<WorkerBundle> {
   const started = performance.now();
-  const result = await runWrangler(["deploy", "--dry-run", "--outdir", outdir], options);
+  const result = await runWrangler(["deploy", "--dry-run", "--outdir", outdir, ...(options.config ? ["--config", options.config] : [])], options);
   const buildMs = performance.now() - started;
   if (result.code !== 0) throw new Error(`wrangler deploy --dry-run failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
-  return bundleStats(outdir, buildMs);
+  return bundleStats(outdir, buildMs, options.config === undefined || options.config === "wrangler.toml" ? "worker.js" : "member-worker.js");
 }
 
-export function bundleStats(dir: string, buildMs: number): WorkerBundle {
-  const file = join(dir, "worker.js");
+export function bundleStats(dir: string, buildMs: number, name = "worker.js"): WorkerBundle {
+  const file = join(dir, name);
   const code = readFileSync(file);
   return { dir, file, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length, buildMs };
 }
 
 /** Every input of the bundle: the sources, wrangler.toml and the lockfile. */
-function inputsHash(): string {
+function inputsHash(config: string): string {
   const hash = createHash("sha256");
   const add = (path: string) => hash.update(path).update("\0").update(readFileSync(join(ROOT, path))).update("\0");
   const walk = (dir: string): void => {
@@ -121,7 +121,7 @@ function inputsHash(): string {
     }
   };
   walk("src");
-  add("wrangler.toml");
+  add(config);
   add("package-lock.json");
   return hash.digest("hex").slice(0, 16);
 }
@@ -132,18 +132,19 @@ function inputsHash(): string {
  * ~2 s). Safe when two processes build at once: each builds into its own
  * directory and renames it into place.
  */
-export async function cachedWorkerBundle(): Promise<WorkerBundle> {
-  const dir = join(ROOT, "node_modules", ".cache", "cairn-worker", inputsHash());
-  if (existsSync(join(dir, "worker.js"))) return bundleStats(dir, 0);
+export async function cachedWorkerBundle(config = "wrangler.toml"): Promise<WorkerBundle> {
+  const dir = join(ROOT, "node_modules", ".cache", "cairn-worker", `${config.replace(/\W/g, "_")}-${inputsHash(config)}`);
+  const file = config === "wrangler.toml" ? "worker.js" : "member-worker.js";
+  if (existsSync(join(dir, file))) return bundleStats(dir, 0, file);
   const tmp = `${dir}.${process.pid}.tmp`;
-  const built = await buildWorker(tmp);
+  const built = await buildWorker(tmp, { config });
   try {
     renameSync(tmp, dir);
   } catch {
     // Another process got there first with the same inputs.
     rmSync(tmp, { recursive: true, force: true });
   }
-  return { ...bundleStats(dir, built.buildMs) };
+  return { ...bundleStats(dir, built.buildMs, file) };
 }
 
 // `tsx scripts/wrangler.ts <args>`: wrangler with the settings above, e.g. `npm run wrangler -- d1 list`.

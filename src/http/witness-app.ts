@@ -35,8 +35,8 @@ export function createWitnessApp(witness: Witness) {
     },
   );
 
-  app.get("/checkpoint", (c) => {
-    const note = witness.latestCheckpoint();
+  app.get("/checkpoint", async (c) => {
+    const note = await witness.latestCheckpoint();
     if (note === undefined) return c.text("NOT_FOUND: this witness has cosigned no checkpoint yet\n", 404);
     return c.body(note, 200, { "Content-Type": "text/plain; charset=utf-8" });
   });

@@ -77,10 +77,30 @@ export interface WitnessState {
   readonly halted?: Evidence;
 }
 
-/** Where the witness keeps its state; `save` is durable when it resolves. */
+/**
+ * Where the witness keeps its state; `save` is durable when it resolves. A
+ * port shared by several instances fails a save (UNAVAILABLE) when the state
+ * changed since its last load.
+ */
 export interface WitnessStatePort {
   load(): Promise<WitnessState>;
   save(state: WitnessState): Promise<void>;
+}
+
+export interface WitnessDeps {
+  readonly config: WitnessConfig;
+  /** Ed25519 seed of the member's cosigner key (type 0x04). */
+  readonly seed: Uint8Array;
+  readonly verifierKey: string;
+  readonly replica: WitnessReplica;
+  readonly state: WitnessStatePort;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly fetch?: Fetch;
+  /** Test hook (see WitnessFaultStep); never set in production. */
+  readonly fault?: WitnessFault;
+  /** Where its metrics go; instances of one witness share one registry. */
+  readonly metrics?: Metrics;
 }
 
 /** An answer in tlog-witness terms: an HTTP status, a content type and a body. */
@@ -106,9 +126,18 @@ const MAX_READ_BYTES = 8 * 1024 * 1024;
 export class Witness {
   private state: WitnessState = {};
   private registry = ClientRegistry.empty();
+  /** How many blocks `registry` reflects (-1: not loaded yet). */
+  private registryAt = -1;
+  /**
+   * One of several instances of this witness sharing its replica and state
+   * (the Worker makes one per request, as workerd forbids one request to
+   * wait on another's I/O): no in-process lock; the state is loaded before
+   * each judgement and saved by compare-and-set, and the registry is rebuilt
+   * from the replica.
+   */
+  private shared = false;
   private lock: Promise<unknown> = Promise.resolve();
   private fault: WitnessFault = () => {};
-  readonly metrics = new Metrics();
   private readonly blocksVerified;
   private readonly entriesVerified;
   private readonly refusals;
@@ -125,6 +154,7 @@ export class Witness {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly fetch: Fetch,
+    readonly metrics: Metrics,
   ) {
     const m = this.metrics;
     this.blocksVerified = m.counter("cairn_witness_blocks_verified_total", "Blocks this witness verified and stored in its replica.");
@@ -135,33 +165,58 @@ export class Witness {
     this.headGauge = m.gauge("cairn_witness_replica_blocks", "Blocks in this witness's verified replica.");
   }
 
-  static async open(deps: {
-    config: WitnessConfig;
-    /** Ed25519 seed of the member's cosigner key (type 0x04). */
-    seed: Uint8Array;
-    verifierKey: string;
-    replica: WitnessReplica;
-    state: WitnessStatePort;
-    clock: Clock;
-    log: Logger;
-    fetch?: Fetch;
-    /** Test hook (see WitnessFaultStep); never set in production. */
-    fault?: WitnessFault;
-  }): Promise<Witness> {
-    const w = new Witness(deps.config, deps.seed, deps.verifierKey, deps.replica, deps.state, deps.clock, deps.log, deps.fetch ?? ((i, init) => fetch(i, init)));
-    if (deps.fault) w.fault = deps.fault;
+  /** A witness that is the only instance of itself (the Node process): its state and registry are loaded once here. */
+  static async open(deps: WitnessDeps): Promise<Witness> {
+    const w = Witness.make(deps);
     w.state = await deps.state.load();
-    // The registry is replayed from this witness's own replica, never taken from the operator.
-    const draft = ClientRegistry.empty().draft();
-    for (const record of await deps.replica.clientRecords()) draft.apply(parseClientRecord(parseNote(record).text));
-    w.registry = draft.done();
+    const head = await deps.replica.head();
+    await w.registryFor(head.size);
     w.haltedGauge(w.state.halted ? 1 : 0);
-    w.headGauge((await deps.replica.head()).size);
+    w.headGauge(head.size);
     return w;
+  }
+
+  /** One of several instances of a witness (one per Worker request): made without I/O, loading as it judges. */
+  static shared(deps: WitnessDeps): Witness {
+    const w = Witness.make(deps);
+    w.shared = true;
+    return w;
+  }
+
+  private static make(deps: WitnessDeps): Witness {
+    const w = new Witness(deps.config, deps.seed, deps.verifierKey, deps.replica, deps.state, deps.clock, deps.log, deps.fetch ?? ((i, init) => fetch(i, init)), deps.metrics ?? new Metrics());
+    if (deps.fault) w.fault = deps.fault;
+    return w;
+  }
+
+  /** The registry as of `size` blocks, replayed from this witness's own replica (never taken from the operator). */
+  private async registryFor(size: number): Promise<ClientRegistry> {
+    if (this.registryAt !== size) {
+      const draft = ClientRegistry.empty().draft();
+      for (const record of await this.replica.clientRecords(size)) draft.apply(parseClientRecord(parseNote(record).text));
+      this.registry = draft.done();
+      this.registryAt = size;
+    }
+    return this.registry;
+  }
+
+  private async reload(): Promise<void> {
+    if (!this.shared) return;
+    this.state = await this.statePort.load();
+    this.haltedGauge(this.state.halted ? 1 : 0);
   }
 
   /** POST /add-checkpoint. */
   addCheckpoint(body: string): Promise<WitnessReply> {
+    if (this.shared) {
+      return this.reload()
+        .then(() => this.judge(body))
+        .catch((e: unknown) => {
+          // Another instance saved the state meanwhile: judged again on the retry.
+          if (isCairnError(e, "UNAVAILABLE")) return this.refuse(503, e);
+          throw e;
+        });
+    }
     const run = this.lock.then(() => this.judge(body));
     this.lock = run.catch(() => undefined);
     return run;
@@ -227,11 +282,13 @@ export class Witness {
   }
 
   /** GET /checkpoint: the latest checkpoint this witness cosigned, with its cosignature. */
-  latestCheckpoint(): string | undefined {
+  async latestCheckpoint(): Promise<string | undefined> {
+    await this.reload();
     return this.state.latest?.note;
   }
 
   async status() {
+    await this.reload();
     const head = await this.replica.head();
     return {
       name: this.config.name,
@@ -261,6 +318,8 @@ export class Witness {
     const deadline = Date.now() + this.config.syncBudgetMs;
     let head = await this.replica.head();
     let tip = head.size === 0 ? undefined : tipOf((await this.replica.getBlock(head.size - 1))!);
+    // Kept in step with the tip: each block is checked against the registry of the blocks before it.
+    let registry = head.size < size ? await this.registryFor(head.size) : this.registry;
     while (head.size < size) {
       if (Date.now() > deadline) throw new CairnError("UNAVAILABLE", `catching up: the replica holds ${head.size} of ${size} blocks; retry`);
       const height = head.size;
@@ -270,7 +329,7 @@ export class Witness {
       const entries = declared === undefined ? [] : await this.readEntries(height, declared, deadline);
       let verified;
       try {
-        verified = await verifyBlock(tip, block.header, entries, this.registry, {
+        verified = await verifyBlock(tip, block.header, entries, registry, {
           origin: this.config.origin,
           operatorKeys: this.config.logKeys,
           now: this.clock.now(),
@@ -307,7 +366,9 @@ export class Witness {
         throw duplicate;
       }
       if (appended === "conflict") throw new CairnError("UNAVAILABLE", `the replica's head moved while block ${height} was stored; retry`);
-      this.registry = verified.registry;
+      registry = verified.registry;
+      this.registry = registry;
+      this.registryAt = height + 1;
       this.blocksVerified();
       this.entriesVerified({}, entries.length);
       head = { size: height + 1, hash: write.block.hash };

@@ -140,3 +140,16 @@ export const replicaStatus = sqliteTable("replica_status", {
   evidence: text("evidence"),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * A member witness's state when it runs as a Worker (src/runtime/member-worker.ts):
+ * one row, its latest cosigned checkpoint and any halt, as JSON. `version`
+ * moves by compare-and-set, so two isolates judging at once cannot both
+ * update it. (The Node witness keeps the same state in a file.) Empty
+ * everywhere else.
+ */
+export const witnessState = sqliteTable("witness_state", {
+  id: integer("id").primaryKey(),
+  version: integer("version").notNull(),
+  state: text("state").notNull(),
+});

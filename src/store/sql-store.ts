@@ -10,7 +10,7 @@
  * batch, and the chain head moves by the primary key on blocks.height plus
  * the `blocks_chain_link` trigger (migrations/0001_chain_link.sql).
  */
-import { and, asc, count, desc, eq, gte, min, sql, type Query, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, lt, min, sql, type Query, type SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase, SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { blockHash, parseBlockHeader, ZERO_HASH_HEX } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
@@ -342,11 +342,13 @@ export class SqlStore implements PrimaryStore {
     return (rows ?? []).length > 0;
   }
 
-  async clientRecords(): Promise<string[]> {
+  async clientRecords(beforeHeight?: number): Promise<string[]> {
     // Records are the entries without a digest, in chain order.
-    const rows = await this.#db.select({ entry: entries.entry }).from(entries).where(eq(entries.digest, "")).orderBy(asc(entries.height), asc(entries.idx));
+    const where = beforeHeight === undefined ? eq(entries.digest, "") : and(eq(entries.digest, ""), lt(entries.height, beforeHeight));
+    const rows = await this.#db.select({ entry: entries.entry }).from(entries).where(where).orderBy(asc(entries.height), asc(entries.idx));
     return rows.map((r) => r.entry);
   }
+
 
   // ---- pending -----------------------------------------------------------
 

@@ -137,8 +137,8 @@ export interface ChainStore {
   latestCheckpoint(minCosigners?: number): Promise<CheckpointRecord | undefined>;
   /** The stored checkpoint of exactly `size` blocks. */
   checkpointAt(size: number): Promise<CheckpointRecord | undefined>;
-  /** The client records (registrations, revocations) in chain order: the entries with no digest. */
-  clientRecords(): Promise<string[]>;
+  /** The client records (registrations, revocations) in chain order, of the blocks below `beforeHeight` if given. */
+  clientRecords(beforeHeight?: number): Promise<string[]>;
   close(): void;
 }
 
@@ -153,8 +153,8 @@ export interface WitnessReplica {
   /** As ChainStore.appendBlock: atomic, "conflict" when the head moved. */
   appendBlock(write: BlockWrite): Promise<AppendResult>;
   readHistoryHashes(refs: readonly NodeRef[]): Promise<Uint8Array[]>;
-  /** The client records (registrations, revocations) in chain order: entries with no digest. */
-  clientRecords(): Promise<string[]>;
+  /** The client records (registrations, revocations) in chain order, of the blocks below `beforeHeight` if given. */
+  clientRecords(beforeHeight?: number): Promise<string[]>;
   close(): void;
 }
 

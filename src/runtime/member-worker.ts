@@ -1,0 +1,102 @@
+/**
+ * A member's witness as a Cloudflare Worker of the member's own, in the
+ * member's own account (wrangler.member.toml; docs/OPERATING-A-MEMBER.md
+ * "On Cloudflare"): the same Witness and routes as `cairn member`, with its
+ * replica and its state in its own D1 database.
+ *
+ *  - Settings: the Node witness's (./member-config.ts) from vars, plus
+ *    CAIRN_MEMBER_KEY, the member's cosigner signer key, a secret of this
+ *    Worker (made with `cairn keygen NAME --cosigner`, given to no one), and
+ *    CAIRN_REPLICA_D1, the binding of its replica and state.
+ *  - Requests run side by side in an isolate and across isolates, and
+ *    workerd forbids a request to wait on another's I/O: each request gets a
+ *    Witness instance of its own (Witness.shared: no lock; the state is
+ *    loaded first and saved by compare-and-set, store/witness-state.ts), so
+ *    two requests can never cosign two roots for one size between them. The
+ *    replica's appends are atomic; the loser of a race answers "retry".
+ */
+import type { D1Database, ExecutionContext } from "@cloudflare/workers-types";
+import { isCairnError } from "../core/errors.js";
+import { formatVerifierKey, KEY_TYPE_COSIGNATURE_V1, parseSignerKey } from "../core/keys.js";
+import { errorBody } from "../http/errors.js";
+import { createWitnessApp } from "../http/witness-app.js";
+import { systemClock } from "../service/clock.js";
+import { jsonLogger } from "../service/log.js";
+import { Metrics } from "../service/metrics.js";
+import { Witness, type WitnessConfig, type WitnessState } from "../service/witness.js";
+import { openD1Store } from "../store/d1.js";
+import { d1WitnessState } from "../store/witness-state.js";
+import { bad, parseWitnessConfig } from "./member-config.js";
+
+type Env = Readonly<Record<string, unknown>>;
+
+interface Setup {
+  readonly config: WitnessConfig;
+  readonly db: D1Database;
+  readonly seed: Uint8Array;
+  readonly verifierKey: string;
+}
+
+const log = jsonLogger();
+const metrics = new Metrics();
+// Per isolate: env does not change while an isolate lives.
+let setup: { ok: true; value: Setup } | { ok: false; message: string } | undefined;
+
+function isD1(binding: unknown): binding is D1Database {
+  const b = binding as Partial<Record<"prepare" | "batch", unknown>> | null | undefined;
+  return typeof b === "object" && b !== null && typeof b.prepare === "function" && typeof b.batch === "function";
+}
+
+function configure(env: Env): Setup {
+  const s = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === "string"));
+  const config = parseWitnessConfig(s);
+  const binding = s.CAIRN_REPLICA_D1?.trim() || bad("CAIRN_REPLICA_D1", "is required: the D1 binding of this witness's replica and state");
+  const db = env[binding];
+  if (!isD1(db)) bad("CAIRN_REPLICA_D1", `this Worker has no D1 binding named ${JSON.stringify(binding)}`);
+  const text = s.CAIRN_MEMBER_KEY?.trim() || bad("CAIRN_MEMBER_KEY", "is required: the member's cosigner key (wrangler secret put CAIRN_MEMBER_KEY)");
+  let key;
+  try {
+    key = parseSignerKey(text);
+  } catch (e) {
+    bad("CAIRN_MEMBER_KEY", `is not a signer key: ${(e as Error).message}`);
+  }
+  if (key.type !== KEY_TYPE_COSIGNATURE_V1) bad("CAIRN_MEMBER_KEY", "must be a cosigner key (type 0x04): cairn keygen NAME --cosigner");
+  if (key.name !== config.name) bad("CAIRN_MEMBER_KEY", `is named ${key.name}, expected CAIRN_MEMBER_NAME ${config.name}`);
+  return { config, db, seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey) };
+}
+
+function witnessFor(s: Setup): Witness {
+  const text = d1WitnessState(s.db);
+  return Witness.shared({
+    config: s.config,
+    seed: s.seed,
+    verifierKey: s.verifierKey,
+    replica: openD1Store(s.db),
+    state: {
+      load: async (): Promise<WitnessState> => {
+        const t = await text.load();
+        return t === undefined ? {} : (JSON.parse(t) as WitnessState);
+      },
+      save: (state) => text.save(JSON.stringify(state)),
+    },
+    clock: systemClock,
+    log,
+    metrics,
+  });
+}
+
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    if (setup === undefined) {
+      try {
+        setup = { ok: true, value: configure(env) };
+      } catch (e) {
+        const message = isCairnError(e, "BAD_CONFIG") ? e.message : "the witness failed to start; see its logs";
+        setup = { ok: false, message };
+        log.error("start_failed", { error: String((e as Error)?.stack ?? e) });
+      }
+    }
+    if (!setup.ok) return new Response(JSON.stringify(errorBody("BAD_CONFIG", setup.message)), { status: 500, headers: { "Content-Type": "application/json" } });
+    return createWitnessApp(witnessFor(setup.value)).fetch(request, env, ctx);
+  },
+};
