@@ -108,6 +108,6 @@ describe("a member's witness as its own Worker with its own D1", () => {
   it("answers 500 BAD_CONFIG naming the setting when its key is not its member's", async () => {
     const res = await (await mf.getWorker("misconfigured")).fetch("http://witness.test/status");
     expect(res.status).toBe(500);
-    expect((await res.json()).error).toMatchObject({ code: "BAD_CONFIG", message: expect.stringContaining("CAIRN_MEMBER_KEY: is named m2.test") });
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: "BAD_CONFIG", message: expect.stringContaining("CAIRN_MEMBER_KEY: is named m2.test") });
   });
 });
