@@ -136,7 +136,7 @@ async function probeFinality(url: string, signer: NoteSigner, origin: string, n:
   return waits.sort((a, b) => a - b);
 }
 
-async function finality(ctx: SuiteContext) {
+export async function finality(ctx: SuiteContext) {
   ctx.section("Finality with member witnesses as processes of their own (embedded default, seal every 1 s, quorum 2 of 3)");
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-final-"));
   const server = await startServerProcess(dir);
@@ -151,18 +151,27 @@ async function finality(ctx: SuiteContext) {
     const background = await signMany(signer, origin, Math.ceil(1000 * (probes * 1.3 + 5)), "final load");
     let sent = 0;
     let failed = 0;
+    const outcomes: Record<string, number> = {};
+    const count = (what: string) => void (outcomes[what] = (outcomes[what] ?? 0) + 1);
     const timer = setInterval(() => {
       for (let i = 0; i < 20 && sent < background.length; i++, sent++) {
         void fetch(`${server.url}/v1/anchors`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ submission: background[sent] }) })
-          .then((r) => (r.status === 202 ? r.body?.cancel() : (failed++, r.body?.cancel())))
-          .catch(() => failed++);
+          .then((r) => {
+            count(String(r.status));
+            if (r.status !== 202) failed++;
+            return r.body?.cancel();
+          })
+          .catch((e: Error) => {
+            failed++;
+            count(`error: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+          });
       }
     }, 20);
     const t0 = performance.now();
     const loaded = await probeFinality(server.url, signer, origin, probes, "final loaded");
     clearInterval(timer);
     const rate = (sent / (performance.now() - t0)) * 1000;
-    ctx.note(`under ${formatRate(rate)} submissions/s: median ${formatMs(percentile(loaded, 0.5))}, p99 ${formatMs(percentile(loaded, 0.99))} over ${loaded.length}; ${failed} background submissions not accepted`);
+    ctx.note(`under ${formatRate(rate)} submissions/s: median ${formatMs(percentile(loaded, 0.5))}, p99 ${formatMs(percentile(loaded, 0.99))} over ${loaded.length}; ${failed} background submissions not accepted ${JSON.stringify(outcomes)}`);
 
     // What a witness pulls: the entries pages of the newest blocks, per entry.
     const head = ((await (await fetch(`${server.url}/healthz`)).json()) as { blocks: number }).blocks;
