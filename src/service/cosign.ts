@@ -18,6 +18,7 @@ import { assembleConsistencyProof, consistencyProofRefs } from "../core/tlog.js"
 import { cosignaturesFromResponse, formatAddCheckpoint, TLOG_SIZE_CONTENT_TYPE } from "../core/witness-protocol.js";
 import type { CheckpointRecord, WitnessAnswerRecord } from "../store/types.js";
 import type { Context, Member } from "./context.js";
+import { readCapped } from "./read-body.js";
 
 /**
  * How long one witness may take to answer, its own catch-up included (a
@@ -53,7 +54,15 @@ export async function askWitness(ctx: Context, member: Member, checkpoint: Check
       reply = await post(ctx, member, checkpoint, reply.size);
     }
     if (reply.status === 200) {
-      const cosignatures = await cosignaturesFromResponse(reply.body, checkpoint.note, member.verifierKey);
+      let cosignatures: string[];
+      try {
+        cosignatures = await cosignaturesFromResponse(reply.body, checkpoint.note, member.verifierKey);
+      } catch (e) {
+        // An answer, but no cosignature by this member's key over this
+        // checkpoint: counted for nothing, and shown as what it is.
+        const message = `200 without a valid cosignature by ${member.name}: ${(e as Error).message}`;
+        return { record: answer("refused", last?.size ?? 0, last?.hash ?? "", message, { asked: checkpoint.note, answered: reply.body.slice(0, 2000) }), cosignatures: [] };
+      }
       return { record: answer("cosigned", checkpoint.size, toHex(root), null), cosignatures };
     }
     const size = reply.size ?? last?.size ?? 0;
@@ -91,7 +100,7 @@ async function post(ctx: Context, member: Member, checkpoint: CheckpointRecord, 
     if (!closedBeforeAnswer(e)) throw e;
     res = await send();
   }
-  const body = await readCapped(res, MAX_ANSWER_BYTES);
+  const body = await readCapped(res, MAX_ANSWER_BYTES, "the witness's answer");
   const sizeReply = res.status === 409 && (res.headers.get("Content-Type") ?? "").startsWith(TLOG_SIZE_CONTENT_TYPE) && /^(0|[1-9]\d{0,15})\n$/.test(body);
   return { status: res.status, body, old, ...(sizeReply ? { size: Number(body.trim()) } : {}) };
 }
@@ -101,10 +110,4 @@ function closedBeforeAnswer(e: unknown): boolean {
   const cause = (e as { cause?: { code?: string } }).cause;
   if (e instanceof TypeError && (cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET")) return true;
   return e instanceof Error && /Network connection lost/i.test(e.message);
-}
-
-async function readCapped(res: Response, max: number): Promise<string> {
-  const text = await res.text();
-  if (text.length > max) throw new Error(`the witness answered ${text.length} bytes, more than ${max}`);
-  return text;
 }

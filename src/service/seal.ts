@@ -26,7 +26,7 @@ import { blockHash, formatBlockHeader } from "../core/block.js";
 import { fromHex, toHex } from "../core/bytes.js";
 import { formatCheckpoint } from "../core/checkpoint.js";
 import { rootFromLevels, treeLevels } from "../core/merkle.js";
-import { parseNote, signNote } from "../core/note.js";
+import { signNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
 import type { BlockWrite, CheckpointRecord, Head, PendingRecord, WitnessAnswerRecord } from "../store/types.js";
 import type { ChainView } from "./chain.js";
@@ -314,6 +314,5 @@ function untilQuorumOrAll(tasks: readonly Promise<void>[], done: () => boolean):
 
 /** The note with `lines` (verified signature lines) appended to its signatures. */
 function withSignatureLines(note: string, lines: readonly string[]): string {
-  parseNote(note); // a stored note is well-formed; this only guards the append
   return note + lines.map((l) => (l.endsWith("\n") ? l : `${l}\n`)).join("");
 }

@@ -39,6 +39,7 @@ import type { BlockRecord, BlockWrite, WitnessReplica } from "../store/types.js"
 import type { Clock } from "./clock.js";
 import type { Fetch } from "./context.js";
 import type { Logger } from "./log.js";
+import { readCapped } from "./read-body.js";
 import { Metrics } from "./metrics.js";
 
 export interface WitnessConfig {
@@ -413,7 +414,7 @@ export class Witness {
     try {
       const res = await this.fetch(`${this.config.logUrl}${path}`, { signal: AbortSignal.timeout(this.config.syncBudgetMs) });
       status = res.status;
-      text = await readCapped(res, MAX_READ_BYTES);
+      text = await readCapped(res, MAX_READ_BYTES, "the log's answer");
     } catch (e) {
       throw isCairnError(e) ? e : unavailable((e as Error).message);
     }
@@ -451,31 +452,6 @@ function declaredSize(header: unknown): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The body as text, refusing (without buffering it whole) one larger than `max` bytes. */
-async function readCapped(res: Response, max: number): Promise<string> {
-  const reader = res.body?.getReader();
-  if (reader === undefined) return "";
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel();
-      throw new CairnError("UNAVAILABLE", `the log's answer is larger than ${max} bytes`);
-    }
-    parts.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return new TextDecoder().decode(all);
 }
 
 function tipOf(b: BlockRecord): ChainTip {

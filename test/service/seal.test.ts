@@ -9,10 +9,10 @@
  * replica audit clean from block 0.
  */
 import { rmSync } from "node:fs";
-import { get } from "node:http";
+import { createServer, get, request as httpRequest } from "node:http";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { verifyReceipt } from "../../src/core/index.js";
+import { cosignatureResponse, cosigner, parseAddCheckpoint, parseNote, sha256, utf8, verifyReceipt } from "../../src/core/index.js";
 import { auditChain } from "../../src/service/audit.js";
 import type { SealStep } from "../../src/service/seal.js";
 import { openLibsqlStore } from "../../src/store/libsql.js";
@@ -181,6 +181,83 @@ describe("witnesses and quorum", () => {
     await c.services.sealer.idle();
     expect(await getJson(`${w.url}/status`)).toMatchObject({ replica: { size: 3 }, latest: { size: 3 }, halted: null });
     await checkEverything(c, ids);
+  });
+});
+
+describe("a member that lies, and a client that sends its witness garbage", () => {
+  /** Serves on the port of witness 3 (stopped): whatever `answer` makes of each add-checkpoint body. */
+  async function impostor(c: Cluster, answer: (body: string) => Promise<{ status: number; body: string }>) {
+    const w = c.witnesses[2]!;
+    await w.stop();
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        void answer(body).then((a) => res.writeHead(a.status, { "Content-Type": "text/plain" }).end(a.body));
+      });
+    });
+    await new Promise<void>((r) => server.listen(w.port, "127.0.0.1", () => r()));
+    return { close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  const lies: [string, (body: string) => Promise<{ status: number; body: string }>, RegExp][] = [
+    [
+      "a cosignature under its name made with another key",
+      async (body) => ({ status: 200, body: await cosignatureResponse(parseNote(parseAddCheckpoint(body).checkpoint).text, [cosigner(sha256(utf8("not m3's key")), "m3.test", 1_900_000_000)]) }),
+      /^200 without a valid cosignature by m3\.test/,
+    ],
+    ["a 200 with garbage", async () => ({ status: 200, body: "— m3.test AAAA\n" }), /^200 without a valid cosignature by m3\.test/],
+    ["a 200 larger than any answer", async () => ({ status: 200, body: "x".repeat(200_000) }), /larger than/],
+  ];
+  for (const [what, answer, message] of lies) {
+    it(`a witness answering ${what} is counted for nothing; the chain is final with the honest two`, async () => {
+      const c = await cluster();
+      const fake = await impostor(c, answer);
+      try {
+        const client = await registerClient(c);
+        const ids = await acknowledge(c, client, 2, `lie ${what}`);
+        const report = await c.services.sealer.seal();
+        await c.services.sealer.idle();
+        expect(report.final).toBe(true);
+        const stored = await c.primary.latestCheckpoint(0);
+        expect(stored!.cosigners).not.toContain("m3.test");
+        expect(parseNote(stored!.note).signatures.map((s) => s.name)).not.toContain("m3.test");
+        const m3 = (await consortium(c)).members[2];
+        expect(m3.answer.status).not.toBe("cosigned");
+        expect(m3.answer.message).toMatch(message);
+        const trust = await (await c.request("/v1/trust")).json();
+        for (const id of ids) expect([...(await verifyReceipt(await (await c.request(`/v1/anchors/${id}/receipt`)).json(), trust)).cosigners].sort()).toEqual(["m1.test", "m2.test"]);
+      } finally {
+        await fake.close();
+      }
+    });
+  }
+
+  it("a witness refuses garbage, an empty body, an oversized body and other methods, and nothing it holds changes", async () => {
+    const c = await cluster();
+    const client = await registerClient(c);
+    await acknowledge(c, client, 1, "before garbage");
+    await c.services.sealer.seal();
+    await c.services.sealer.idle();
+    const w = c.witnesses[0]!;
+    const before = await getJson(`${w.url}/status`);
+    const post = (body: string, method = "POST") =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${w.url}/add-checkpoint`, { method, agent: false, headers: { "Content-Type": "text/plain" } }, (res) => {
+          let text = "";
+          res.on("data", (d: Buffer) => (text += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode!, body: text }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    expect((await post("not a request")).status).toBe(400);
+    expect((await post("")).status).toBe(400);
+    expect((await post("old 0\n\n" + "\u0000".repeat(100))).status).toBe(400);
+    const big = await post("old 0\n" + "A".repeat(70_000));
+    expect(big.status).toBe(413);
+    expect((await post("", "PUT")).status).toBe(404);
+    expect(await getJson(`${w.url}/status`)).toEqual(before);
   });
 });
 
