@@ -84,6 +84,17 @@ export interface VerifiedBlock {
   readonly records: number;
   /** Number of submissions in the block. */
   readonly submissions: number;
+  /** What each entry is, in block order: the client it names, its time, and a submission's digest. */
+  readonly entries: readonly VerifiedEntry[];
+}
+
+export interface VerifiedEntry {
+  readonly record: boolean;
+  /** The signer of a submission; the client a record registers or revokes. */
+  readonly client: string;
+  /** A submission's digest (undefined for a record). */
+  readonly digest: Uint8Array | undefined;
+  readonly time: number;
 }
 
 /** Signature checks in flight at once: enough to keep WebCrypto busy, few enough to bound memory. */
@@ -285,5 +296,10 @@ export async function verifyBlock(
     registry: draft.done(),
     records: recordIndexes.length,
     submissions: submissionIndexes.length,
+    entries: parsed.map((p) =>
+      p.kind === "record"
+        ? { record: true, client: p.record.name, digest: undefined, time: p.record.time }
+        : { record: false, client: p.entry.signer.name, digest: p.entry.submission.digest, time: p.entry.submission.time },
+    ),
   };
 }

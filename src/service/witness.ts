@@ -25,14 +25,13 @@
  */
 import { parseBlockHeader } from "../core/block.js";
 import { fromBase64, toBase64, toHex } from "../core/bytes.js";
-import { ClientRegistry, isClientRecordEntry, parseClientRecord } from "../core/client-record.js";
+import { ClientRegistry, parseClientRecord } from "../core/client-record.js";
 import { cosigner } from "../core/cosignature.js";
 import { CairnError, isCairnError, type ErrorCode } from "../core/errors.js";
 import { treeLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
-import { parseEntry } from "../core/submission.js";
 import { appendHashes, appendRefs, assembleTreeRoot, treeRootRefs } from "../core/tlog.js";
-import { verifyBlock, type ChainTip } from "../core/verify-block.js";
+import { verifyBlock, type ChainTip, type VerifiedBlock } from "../core/verify-block.js";
 import { cosignatureResponse, judgeAddCheckpoint, parseAddCheckpoint, type WitnessedCheckpoint } from "../core/witness-protocol.js";
 import { ConstraintViolation } from "../store/sql-store.js";
 import type { BlockRecord, BlockWrite, WitnessReplica } from "../store/types.js";
@@ -355,7 +354,7 @@ export class Witness {
         });
         throw e;
       }
-      const write = await this.blockWrite(height, block.header, toHex(verified.header.prevHash), entries, verified.leafHashes, verified.hash, verified.header.sealedAt);
+      const write = await this.blockWrite(height, block.header, entries, verified);
       let appended;
       try {
         appended = await this.replica.appendBlock(write);
@@ -378,12 +377,16 @@ export class Witness {
     }
   }
 
-  private async blockWrite(height: number, header: string, prevHash: string, entries: readonly string[], leafHashes: Uint8Array, hash: Uint8Array, sealedAt: number): Promise<BlockWrite> {
-    const historyHashes = appendHashes(height, hash, await this.replica.readHistoryHashes(appendRefs(height)));
+  private async blockWrite(height: number, header: string, entries: readonly string[], v: VerifiedBlock): Promise<BlockWrite> {
+    const historyHashes = appendHashes(height, v.hash, await this.replica.readHistoryHashes(appendRefs(height)));
     return {
-      block: { height, hash: toHex(hash), prevHash, header, size: entries.length, sealedAt },
-      entries: entries.map((entry, i) => ({ id: toHex(leafHashes.subarray(i * 32, i * 32 + 32)), ...columnsOf(entry) })),
-      batchLevels: treeLevels(leafHashes),
+      block: { height, hash: toHex(v.hash), prevHash: toHex(v.header.prevHash), header, size: entries.length, sealedAt: v.header.sealedAt },
+      // The replica's columns, from what verifyBlock parsed: digest and client for lookups, no promise.
+      entries: entries.map((entry, i) => {
+        const e = v.entries[i]!;
+        return { id: toHex(v.leafHashes.subarray(i * 32, i * 32 + 32)), entry, digest: e.digest === undefined ? "" : toHex(e.digest), client: e.client, receivedAt: e.time, promise: "" };
+      }),
+      batchLevels: treeLevels(v.leafHashes),
       historyHashes,
     };
   }
@@ -458,12 +461,3 @@ function tipOf(b: BlockRecord): ChainTip {
   return { height: b.height, hash: b.hash, sealedAt: b.sealedAt };
 }
 
-/** The replica's columns of a verified entry: its digest and client for lookups, no promise. */
-function columnsOf(entry: string): { entry: string; digest: string; client: string; receivedAt: number; promise: string } {
-  if (isClientRecordEntry(entry)) {
-    const r = parseClientRecord(parseNote(entry).text);
-    return { entry, digest: "", client: r.name, receivedAt: r.time, promise: "" };
-  }
-  const { submission, signer } = parseEntry(entry);
-  return { entry, digest: toHex(submission.digest), client: signer.name, receivedAt: submission.time, promise: "" };
-}

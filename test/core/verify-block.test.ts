@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { blockHash, formatBlockHeader, ZERO_HASH_HEX } from "../../src/core/block.js";
 import { concatBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from "../../src/core/bytes.js";
-import { ClientRegistry, signClientRecord, type ClientAction } from "../../src/core/client-record.js";
+import { ClientRegistry, parseClientRecordEntry, signClientRecord, type ClientAction } from "../../src/core/client-record.js";
 import { CairnError } from "../../src/core/errors.js";
 import { sha256 } from "../../src/core/hash.js";
 import { generateKeyPair, noteSigner, type NoteSigner } from "../../src/core/keys.js";
 import { leafHash, merkleRoot } from "../../src/core/merkle.js";
 import { signNote } from "../../src/core/note.js";
-import { entryId, formatSubmission, signSubmission } from "../../src/core/submission.js";
+import { entryId, formatSubmission, parseEntry, signSubmission } from "../../src/core/submission.js";
 import { verifyBlock, type BlockCheckOptions, type ChainTip, type VerifiedBlock } from "../../src/core/verify-block.js";
 
 const ORIGIN = "cairn.test/log";
@@ -150,6 +150,12 @@ describe("verifyBlock: the honest path", () => {
     const b = block(undefined, [await record("register", carol), await submit(carol)]);
     const v = await verifyBlock(undefined, b.header, b.entries, ClientRegistry.empty(), OPTIONS);
     expect(v.registry.lookup(carol.name)?.status).toBe("active");
+    // What each entry is, as the witness stores it.
+    const submission = parseEntry(b.entries[1]!).submission;
+    expect(v.entries).toEqual([
+      { record: true, client: carol.name, digest: undefined, time: parseClientRecordEntry(b.entries[0]!).time },
+      { record: false, client: carol.name, digest: submission.digest, time: submission.time },
+    ]);
   });
 
   it("accepts an entry made before its client's revocation in the same block", async () => {
