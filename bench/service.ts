@@ -194,7 +194,7 @@ export async function finality(ctx: SuiteContext) {
   }
 }
 
-async function witnessVerification(ctx: SuiteContext) {
+export async function witnessVerification(ctx: SuiteContext) {
   ctx.section("A witness verifying a block (core/verify-block.ts, in-process, one core)");
   const origin = "bench.localhost/log";
   const operator = generateKeyPair(origin, sha256(utf8("bench operator")), KEY_TYPE_ED25519);
