@@ -16,6 +16,7 @@ const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   core: () => import("./core.js"),
   service: () => import("./service.js"),
   worker: () => import("./worker.js"),
+  cost: () => import("./cost.js"),
 };
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -2,10 +2,13 @@
  * Ed25519 (RFC 8032 §5.1) signing and verification, with one verification
  * rule enforced identically on every runtime.
  *
- * Backends: WebCrypto Ed25519 (`crypto.subtle`, native in Node 20, workerd and
- * current browsers, 10-20x faster than pure JS) and @noble/curves as the
- * fallback where WebCrypto lacks Ed25519 (or misbehaves). Which one runs is
- * decided once, by a probe described below.
+ * Backends: a synchronous native Ed25519 that a runtime installs
+ * (`installNativeEd25519`: node:crypto on Node, where WebCrypto's per-call
+ * promise and thread-pool hop cost more than the curve arithmetic); else
+ * WebCrypto Ed25519 (`crypto.subtle`, native in Node 20, workerd and current
+ * browsers, 10-20x faster than pure JS); else @noble/curves where WebCrypto
+ * lacks Ed25519 (or misbehaves). Each native one must pass the probe
+ * described below before it is used.
  *
  * The verification rule (RFC 8032 §5.1.7, "strict", cofactorless, the rule of
  * Go crypto/ed25519, OpenSSL and BoringSSL) — a signature (R, S) on message M
@@ -44,11 +47,21 @@ export const ED25519_SEED_SIZE = 32;
 export const ED25519_PUBLIC_KEY_SIZE = 32;
 export const ED25519_SIGNATURE_SIZE = 64;
 
-export type Ed25519Backend = "auto" | "webcrypto" | "noble";
+export type Ed25519Backend = "auto" | "native" | "webcrypto" | "noble";
 
 export interface Ed25519Options {
-  /** Forces a backend (tests and benchmarks); "auto" picks WebCrypto when it works. */
+  /** Forces a backend (tests and benchmarks); "auto" picks the installed native one, else WebCrypto when it works. */
   backend?: Ed25519Backend;
+}
+
+/**
+ * A platform's own synchronous Ed25519 (node:crypto's OpenSSL, say). It sees
+ * only inputs that passed checks 1-4 and computes check 5 (`verify`), or
+ * makes RFC 8032 signatures from a seed (`signer`).
+ */
+export interface NativeEd25519 {
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  signer(seed: Uint8Array): (message: Uint8Array) => Uint8Array;
 }
 
 type Point = ReturnType<typeof ed25519.Point.fromBytes>;
@@ -172,8 +185,45 @@ const PROBE_COFACTORED_SIGNATURE = fromHex(
   "7f750573bbed8246470219ad420320831131d907af2500c143ed32b059c3a10e2166693f23749665287eb3935a46c2ea8f13299da31710ce28a5245114058d03",
 );
 
+// RFC 8032 §7.1 TEST 1's seed: a native signer must reproduce PROBE_SIGNATURE.
+const PROBE_SEED = fromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+
+let native: NativeEd25519 | undefined;
 let webCryptoOk: boolean | undefined;
 let webCryptoProbe: Promise<boolean> | undefined;
+
+/**
+ * Makes `impl` the backend of "auto" if it passes the probe: TEST 1 signs
+ * and verifies, the cofactored-only signature is refused. Returns whether it
+ * was installed; a runtime whose native Ed25519 fails keeps WebCrypto.
+ */
+export function installNativeEd25519(impl: NativeEd25519): boolean {
+  let ok: boolean;
+  try {
+    ok =
+      bytesEqual(impl.signer(PROBE_SEED)(new Uint8Array(0)), PROBE_SIGNATURE) &&
+      impl.verify(PROBE_PUBLIC_KEY, new Uint8Array(0), PROBE_SIGNATURE) &&
+      !impl.verify(PROBE_PUBLIC_KEY, PROBE_COFACTORED_MESSAGE, PROBE_COFACTORED_SIGNATURE);
+  } catch {
+    ok = false;
+  }
+  native = ok ? impl : undefined;
+  return ok;
+}
+
+/** Which backend "auto" uses on this runtime. */
+export async function ed25519Backend(): Promise<Exclude<Ed25519Backend, "auto">> {
+  if (native !== undefined) return "native";
+  return (await ed25519WebCryptoAvailable()) ? "webcrypto" : "noble";
+}
+
+/** The native backend when `backend` allows it; throws when it is demanded but absent. */
+function nativeFor(backend: Ed25519Backend = "auto"): NativeEd25519 | undefined {
+  if (backend === "native" && native === undefined) {
+    throw new CairnError("UNSUPPORTED_ALGORITHM", "no native Ed25519 is installed on this runtime");
+  }
+  return backend === "auto" || backend === "native" ? native : undefined;
+}
 
 function subtle(): SubtleCrypto | undefined {
   return (globalThis as { crypto?: Crypto }).crypto?.subtle;
@@ -204,7 +254,7 @@ export async function ed25519WebCryptoAvailable(): Promise<boolean> {
 }
 
 async function useWebCrypto(backend: Ed25519Backend = "auto"): Promise<boolean> {
-  if (backend === "noble") return false;
+  if (backend === "noble" || backend === "native") return false;
   const ok = webCryptoOk ?? (await ed25519WebCryptoAvailable());
   if (backend === "webcrypto" && !ok) {
     throw new CairnError("UNSUPPORTED_ALGORITHM", "WebCrypto Ed25519 is not available on this runtime");
@@ -325,6 +375,8 @@ export async function ed25519Verify(
   if (!isCanonicalScalar(signature.subarray(32, 64))) return false;
   if (!isCanonicalPointEncoding(r) || !isCanonicalPointEncoding(publicKey)) return false;
   if (isSmallOrderEncoding(publicKey)) return false;
+  const fast = nativeFor(opts.backend);
+  if (fast !== undefined) return fast.verify(publicKey, message, signature);
   const id = toHex(publicKey);
   if (await useWebCrypto(opts.backend)) return verifyWebCrypto(publicKey, id, message, signature);
   return verifyNoble(publicKey, id, message, signature);
@@ -360,9 +412,12 @@ export function ed25519Signer(seed: Uint8Array): Ed25519Signer {
   const secret = seed.slice();
   const publicKey = ed25519.getPublicKey(secret);
   let key: Promise<CryptoKey> | undefined;
+  let nativeSign: ((message: Uint8Array) => Uint8Array) | undefined;
   return {
     publicKey: publicKey.slice(),
     async sign(message: Uint8Array, opts: Ed25519Options = {}): Promise<Uint8Array> {
+      const fast = nativeFor(opts.backend);
+      if (fast !== undefined) return (nativeSign ??= fast.signer(secret))(message);
       if (!(await useWebCrypto(opts.backend))) return ed25519.sign(message, secret);
       key ??= subtle()!.importKey("pkcs8", pkcs8(secret), ED25519, false, ["sign"]);
       const k = await key;

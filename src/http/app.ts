@@ -5,12 +5,12 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context as HonoContext, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { fromHex, utf8, constantTimeEqual } from "../core/bytes.js";
 import { CairnError, isCairnError } from "../core/errors.js";
 import { ReceiptVerifier, stepsOf } from "../core/verify-receipt.js";
 import type { Services } from "../service/index.js";
 import type { SealRunner } from "../service/seal.js";
+import { limitBody } from "./body-limit.js";
 import { errorResponse, RETRY_AFTER_SECONDS, toResponse } from "./errors.js";
 import * as S from "./schemas.js";
 
@@ -62,13 +62,10 @@ export function createApp(services: Services, options: AppOptions = {}) {
   });
   app.use(
     "/v1/*",
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: (c) => {
-        // The rest of the body is not read: the connection cannot be reused.
-        c.header("Connection", "close");
-        return errorResponse(c, "TOO_LARGE", `request body exceeds ${config.maxBodyBytes} bytes`);
-      },
+    limitBody(config.maxBodyBytes, (c) => {
+      // The rest of the body is not read: the connection cannot be reused.
+      c.header("Connection", "close");
+      return errorResponse(c, "TOO_LARGE", `request body exceeds ${config.maxBodyBytes} bytes`);
     }),
   );
 

@@ -6,7 +6,7 @@
  * operations. Mounted at the witness URL prefix the operator is given.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { limitBody } from "./body-limit.js";
 import type { Witness } from "../service/witness.js";
 import { errorBody } from "./errors.js";
 
@@ -28,7 +28,7 @@ export function createWitnessApp(witness: Witness) {
 
   app.post(
     "/add-checkpoint",
-    bodyLimit({ maxSize: MAX_ADD_CHECKPOINT_BYTES, onError: (c) => c.text(`TOO_LARGE: an add-checkpoint body is at most ${MAX_ADD_CHECKPOINT_BYTES} bytes\n`, 413) }),
+    limitBody(MAX_ADD_CHECKPOINT_BYTES, (c) => c.text(`TOO_LARGE: an add-checkpoint body is at most ${MAX_ADD_CHECKPOINT_BYTES} bytes\n`, 413)),
     async (c) => {
       const reply = await witness.addCheckpoint(await c.req.text());
       return c.body(reply.body, reply.status as 200, { "Content-Type": reply.contentType, ...(reply.status === 503 ? { "Retry-After": "1" } : {}) });

@@ -13,6 +13,7 @@ import { keygen, usage as keygenUsage } from "./cli/keygen.js";
 import { member, usage as memberUsage } from "./cli/member.js";
 import { receipt, usage as receiptUsage } from "./cli/receipt.js";
 import { verify, usage as verifyUsage } from "./cli/verify.js";
+import { installNodeEd25519 } from "./node-ed25519.js";
 
 interface Command {
   readonly summary: string;
@@ -56,6 +57,7 @@ verify, or an error), 2 usage error, 3 receipt still pending, 4 unknown id.
 Run \`cairn COMMAND --help\` for a command's options.`;
 
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  installNodeEd25519();
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;

@@ -30,6 +30,7 @@ import { Witness, type WitnessConfig, type WitnessFault, type WitnessState, type
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import type { Settings } from "./config.js";
 import { bad, parseWitnessConfig } from "./member-config.js";
+import { installNodeEd25519 } from "./node-ed25519.js";
 
 export interface MemberSettings {
   readonly config: WitnessConfig;
@@ -110,6 +111,7 @@ export interface RunningMember {
 export async function startMember(
   options: { env?: Settings; port?: number; clock?: Clock; log?: Logger; fetch?: Fetch; durability?: Durability; /** Test hook, see WitnessFaultStep. */ fault?: WitnessFault } = {},
 ): Promise<RunningMember> {
+  installNodeEd25519();
   const settings = parseMemberSettings(options.env ?? process.env);
   const key = memberKey(settings.dataDir, settings.config.name);
   const replica = await openLibsqlStore({ ...settings.replica, ...(options.durability ? { durability: options.durability } : {}) });

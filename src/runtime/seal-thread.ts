@@ -20,6 +20,7 @@ import { createContext, createServices } from "../service/index.js";
 import type { Logger } from "../service/log.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
+import { installNodeEd25519 } from "./node-ed25519.js";
 
 export interface SealThreadData {
   readonly settings: Settings;
@@ -28,6 +29,7 @@ export interface SealThreadData {
   readonly timer: boolean;
 }
 
+installNodeEd25519();
 const port = parentPort!;
 const data = workerData as SealThreadData;
 

@@ -8,24 +8,30 @@ import {
   ed25519Sign,
   ed25519Signer,
   ed25519Verify,
+  ed25519Backend,
   ed25519WebCryptoAvailable,
+  installNativeEd25519,
   smallOrderEncodings,
   type Ed25519Backend,
 } from "../../src/core/ed25519.js";
 import { isCairnError } from "../../src/core/errors.js";
+import { installNodeEd25519 } from "../../src/runtime/node-ed25519.js";
 import cctv from "../vectors/ed25519-cctv.json" with { type: "json" };
 import cofactor from "../vectors/ed25519-cofactor.json" with { type: "json" };
 import rfc8032 from "../vectors/ed25519-rfc8032.json" with { type: "json" };
 import speccheck from "../vectors/ed25519-speccheck.json" with { type: "json" };
 
-const BACKENDS: Ed25519Backend[] = ["webcrypto", "noble"];
+// node:crypto as the native backend, as every Node process of Cairn runs.
+installNodeEd25519();
+const BACKENDS: Ed25519Backend[] = ["native", "webcrypto", "noble"];
 const L = ed25519.Point.Fn.ORDER;
+const PROBE_COFACTORED = cofactor.vectors[0]!.signature;
 
-/** Verifies on both backends, asserts they agree, and returns the shared answer. */
+/** Verifies on every backend, asserts they agree, and returns the shared answer. */
 async function verifyBoth(pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
-  const [a, b] = await Promise.all(BACKENDS.map((backend) => ed25519Verify(pk, msg, sig, { backend })));
-  expect(a, "webcrypto and noble must agree").toBe(b);
-  return a!;
+  const answers = await Promise.all(BACKENDS.map((backend) => ed25519Verify(pk, msg, sig, { backend })));
+  expect(answers, "native, webcrypto and noble must agree").toEqual(answers.map(() => answers[0]));
+  return answers[0]!;
 }
 
 function keyAccepted(pk: Uint8Array): boolean {
@@ -65,8 +71,35 @@ describe("ed25519 backends", () => {
     return import("../../src/core/ed25519.js");
   }
 
-  it("uses WebCrypto on Node 20", async () => {
+  it("uses node:crypto once the Node runtime installs it, and WebCrypto works on Node 20 too", async () => {
+    expect(await ed25519Backend()).toBe("native");
     expect(await ed25519WebCryptoAvailable()).toBe(true);
+  });
+
+  it("refuses a native Ed25519 that fails the probe, and keeps WebCrypto for auto", async () => {
+    const m = await freshModule();
+    const v0 = rfc8032.vectors[0]!;
+    const honest = (seed: Uint8Array) => (message: Uint8Array) => ed25519.sign(message, seed);
+    // Cofactored (noble's own verify): accepts the probe's cofactored-only signature.
+    expect(m.installNativeEd25519({ verify: (k, msg, sig) => ed25519.verify(sig, msg, k, { zip215: false }), signer: honest })).toBe(false);
+    expect(await m.ed25519Backend()).toBe("webcrypto");
+    await expect(m.ed25519Verify(fromHex(v0.publicKey), fromHex(v0.message), fromHex(v0.signature), { backend: "native" })).rejects.toMatchObject({ code: "UNSUPPORTED_ALGORITHM" });
+    // A signer whose signatures are not RFC 8032's.
+    expect(m.installNativeEd25519({ verify: () => true, signer: () => () => new Uint8Array(64) })).toBe(false);
+    // One that throws.
+    expect(m.installNativeEd25519({ verify: () => { throw new Error("no"); }, signer: honest })).toBe(false);
+    expect(await m.ed25519Backend()).toBe("webcrypto");
+    expect(await m.ed25519Verify(fromHex(v0.publicKey), fromHex(v0.message), fromHex(v0.signature))).toBe(true);
+    // Checks 1-4 still run before an installed native backend: one that says
+    // yes to everything but the probe never sees a non-canonical S.
+    let asked = 0;
+    const yes = { verify: (_k: Uint8Array, _m: Uint8Array, sig: Uint8Array) => (asked++, toHex(sig) !== PROBE_COFACTORED), signer: honest };
+    expect(m.installNativeEd25519(yes)).toBe(true);
+    const sig0 = fromHex(v0.signature);
+    const malleated = new Uint8Array([...sig0.subarray(0, 32), ...numberToLE(leToNumber(sig0.subarray(32)) + L)]);
+    asked = 0;
+    expect(await m.ed25519Verify(fromHex(v0.publicKey), fromHex(v0.message), malleated)).toBe(false);
+    expect(asked).toBe(0);
   });
 
   const v = rfc8032.vectors[1]!;

@@ -153,6 +153,34 @@ describe("bad input gets a clear 4xx and writes nothing", () => {
       expect(await pendingCount()).toBe(before);
     });
   }
+
+  // A body sent chunked has no Content-Length to check up front: it is
+  // counted as it streams in, and refused past the limit all the same.
+  const chunked = (text: string) =>
+    fetch(`${cluster.url}/v1/anchors`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: new ReadableStream({
+        start(c) {
+          for (let i = 0; i < text.length; i += 65_536) c.enqueue(utf8(text.slice(i, i + 65_536)));
+          c.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+
+  it("an oversize body sent chunked (no Content-Length) → 413 TOO_LARGE", async () => {
+    const before = await pendingCount();
+    const res = await chunked(JSON.stringify({ submission: "x".repeat(3_000_000) }));
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe("TOO_LARGE");
+    expect(await pendingCount()).toBe(before);
+  });
+
+  it("a good submission sent chunked is accepted like any other", async () => {
+    const res = await chunked(JSON.stringify({ submission: await submission(cluster, client, document("chunked")) }));
+    expect(res.status).toBe(202);
+  });
 });
 
 describe("clients and admin", () => {

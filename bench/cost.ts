@@ -1,0 +1,211 @@
+/**
+ * CPU per anchored entry across every process of the embedded default
+ * (issue 12): the operator (HTTP, group commit, seal thread) and the three
+ * member witnesses, from the first submission until every witness has
+ * verified and stored the last block and the checkpoint is final. Read from
+ * /proc (utime + stime of every thread of each process), with each
+ * process's idle rate, measured just before, subtracted.
+ *
+ * Next to it, in the same run, the cryptographic floor: what the design
+ * needs per entry at the least — the operator's client-signature verify and
+ * promise signature, and one verify per witness — timed with node:crypto on
+ * one core.
+ */
+import { spawn } from "node:child_process";
+import { createPrivateKey, createPublicKey, sign, verify, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { noteSigner, sha256, signSubmission, utf8, type NoteSigner } from "../src/core/index.js";
+import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
+
+const root = new URL("..", import.meta.url);
+const TICK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** utime + stime, in ms, of a process (all its threads) or of one thread (`/proc/<pid>/task/<tid>`). */
+function cpuMs(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICK;
+}
+
+/** The process and all its descendants, by pid → command line. */
+function processTree(rootPid: number): Map<number, string> {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Map<number, string>();
+  const visit = (pid: number) => {
+    tree.set(pid, readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" "));
+    for (const [child, p] of parent) if (p === pid) visit(child);
+  };
+  visit(rootPid);
+  return tree;
+}
+
+async function signMany(signer: NoteSigner, origin: string, n: number, tag: string): Promise<string[]> {
+  const time = Math.floor(Date.now() / 1000);
+  const out: string[] = [];
+  for (let i = 0; i < n; i += 256) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(256, n - i) }, (_, j) => signSubmission({ origin, digest: sha256(utf8(`${tag} ${i + j}`)), time }, signer)))));
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function getJson<T>(url: string): Promise<T> {
+  return (await (await fetch(url)).json()) as T;
+}
+
+/** Open-loop POSTs at `rate`/s over keep-alive sockets; resolves with the statuses once every answer is in. */
+async function postAtRate(url: URL, path: string, bodies: readonly string[], rate: number): Promise<{ statuses: Record<string, number>; latencies: number[] }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < bodies.length; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const body = bodies[i]!;
+    const sent = performance.now();
+    pending.push(
+      new Promise<void>((done) => {
+        const r = http.request(
+          { agent, hostname: url.hostname, port: url.port, method: "POST", path, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            res.on("end", () => {
+              latencies.push(performance.now() - sent);
+              statuses[res.statusCode!] = (statuses[res.statusCode!] ?? 0) + 1;
+              done();
+            });
+          },
+        );
+        r.on("error", (e) => {
+          statuses[e.message] = (statuses[e.message] ?? 0) + 1;
+          done();
+        });
+        r.end(body);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  return { statuses, latencies: latencies.sort((a, b) => a - b) };
+}
+
+/** The floor per entry, µs on one core: (1 + witnesses) Ed25519 verifies and one signature, node:crypto. */
+function cryptoFloor(witnesses: number): { verifyUs: number; signUs: number; floorUs: number } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const priv: KeyObject = createPrivateKey(privateKey.export({ format: "pem", type: "pkcs8" }));
+  const pub: KeyObject = createPublicKey(publicKey.export({ format: "pem", type: "spki" }));
+  const msg = Buffer.from("cairn/submission/v1\nexample.org/log\n" + "ab".repeat(32) + "\n1800000000\n");
+  const n = 20_000;
+  const sig = sign(null, msg, priv);
+  let t = performance.now();
+  for (let i = 0; i < n; i++) sign(null, msg, priv);
+  const signUs = ((performance.now() - t) * 1000) / n;
+  t = performance.now();
+  for (let i = 0; i < n; i++) verify(null, msg, pub, sig);
+  const verifyUs = ((performance.now() - t) * 1000) / n;
+  return { verifyUs, signUs, floorUs: (1 + witnesses) * verifyUs + signUs };
+}
+
+async function perEntry(ctx: SuiteContext, label: string, opts: { rate: number; count: number; batch: number }) {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-cost-"));
+  // BENCH_NODE_FLAGS: extra flags for the operator's node, to profile it
+  // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", or "--perf-basic-prof" for perf).
+  const prof = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+  const child = spawn(process.execPath, [...prof, "--import", "tsx", "bench/service-server.ts", dir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on("line", (l) => l.startsWith("{") && resolve(l));
+      child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+    });
+    const url = new URL((JSON.parse(line) as { url: string }).url);
+    const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
+    const origin = (await getJson<{ origin: string }>(`${url.origin}/v1/trust`)).origin;
+    const witnesses = (await getJson<{ members: { witness: string }[] }>(`${url.origin}/v1/consortium`)).members.map((m) => m.witness);
+    const bodiesOf = (notes: string[]) =>
+      opts.batch === 1
+        ? notes.map((n) => JSON.stringify({ submission: n }))
+        : Array.from({ length: Math.ceil(notes.length / opts.batch) }, (_, i) => JSON.stringify({ submissions: notes.slice(i * opts.batch, (i + 1) * opts.batch) }));
+    const path = opts.batch === 1 ? "/v1/anchors" : "/v1/anchors/batch";
+    const final = async () => {
+      for (;;) {
+        const h = await getJson<{ blocks: number; pending: number; queued: number }>(`${url.origin}/healthz`);
+        const heads = await Promise.all(witnesses.map(async (w) => (await getJson<{ replica: { size: number } }>(`${w}/status`)).replica.size));
+        if (h.pending === 0 && h.queued === 0 && heads.every((s) => s === h.blocks)) return;
+        await sleep(50);
+      }
+    };
+    // Warm up every process (JIT, caches, connections) at the same rate, so
+    // the figures are of the steady state and not of V8 compiling.
+    const warm = Math.min(opts.count, Math.max(opts.batch * 4, Math.round(opts.rate * 4)));
+    await postAtRate(url, path, bodiesOf(await signMany(signer, origin, warm, `warm ${label}`)), opts.rate / opts.batch);
+    await final();
+    const bodies = bodiesOf(await signMany(signer, origin, opts.count, `cost ${label}`));
+
+    const tree = processTree(child.pid!);
+    const pids = [...tree.keys()];
+    const role = (pid: number) => {
+      if (pid === child.pid) return "operator";
+      const name = /(?:^|\0)CAIRN_MEMBER_NAME=([^\0]*)/.exec(readFileSync(`/proc/${pid}/environ`, "utf8"))?.[1];
+      if (name !== undefined) return `witness ${name}`;
+      return tree.get(pid)!.includes("esbuild") ? "esbuild (tsx's compiler)" : tree.get(pid)!.slice(0, 28);
+    };
+    // Idle rate of each process over 3 s (seal ticks, witness polls).
+    await sleep(1500);
+    const idle0 = new Map(pids.map((p) => [p, cpuMs(p)]));
+    const tIdle = performance.now();
+    await sleep(3000);
+    const idleRate = new Map(pids.map((p) => [p, (cpuMs(p) - idle0.get(p)!) / (performance.now() - tIdle)]));
+
+    const before = new Map(pids.map((p) => [p, cpuMs(p)]));
+    const beforeMain = new Map(pids.map((p) => [p, cpuMs(p, p)]));
+    const t0 = performance.now();
+    const sent = await postAtRate(url, path, bodies, opts.rate / opts.batch);
+    const tSent = performance.now();
+    // Final: nothing pending, and every witness's replica at the operator's head.
+    await final();
+    const tFinal = performance.now();
+    const elapsed = tFinal - t0;
+    const used = pids.map((p) => ({ pid: p, role: role(p), ms: cpuMs(p) - before.get(p)! - idleRate.get(p)! * elapsed, main: cpuMs(p, p) - beforeMain.get(p)! }));
+    const total = used.reduce((s, u) => s + u.ms, 0);
+    const floor = cryptoFloor(witnesses.length);
+    const usPer = (ms: number) => (ms * 1000) / opts.count;
+    ctx.note(
+      `${label}: ${formatRate(opts.count)} entries offered at ${formatRate(opts.rate)}/s (${opts.batch === 1 ? "one a request" : `${opts.batch} a request`}); sent in ${formatMs(tSent - t0)}, final ${formatMs(tFinal - tSent)} after the last; statuses ${JSON.stringify(sent.statuses)}; request p50 ${formatMs(sent.latencies[Math.floor(sent.latencies.length / 2)]!)}, p99 ${formatMs(sent.latencies[Math.floor(sent.latencies.length * 0.99)]!)}`,
+    );
+    for (const u of used) ctx.note(`  ${u.role.padEnd(28)} ${usPer(u.ms).toFixed(0).padStart(6)} µs/entry (main thread ${usPer(u.main).toFixed(0)}, idle not subtracted)`);
+    ctx.note(`  ${"all".padEnd(28)} ${usPer(total).toFixed(0).padStart(6)} µs/entry; floor ${floor.floorUs.toFixed(0)} µs ((1 + ${witnesses.length}) × verify ${floor.verifyUs.toFixed(1)} µs + sign ${floor.signUs.toFixed(1)} µs, node:crypto, this run): ratio ${(usPer(total) / floor.floorUs).toFixed(2)}`);
+  } finally {
+    child.kill();
+    await new Promise((r) => child.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export default defineSuite({
+  name: "cost",
+  description: "CPU per anchored entry summed over the operator and its three witness processes, submit → final, against the cryptographic floor timed in the same run",
+  async run(ctx) {
+    ctx.section("CPU per entry, every process of the embedded default, submit → final (idle cost subtracted)");
+    const n = Math.round(20_000 * ctx.timeScale);
+    await perEntry(ctx, "single", { rate: 500, count: n, batch: 1 });
+    await perEntry(ctx, "bulk", { rate: 5_000, count: n * 2, batch: 1000 });
+  },
+});
