@@ -58,6 +58,9 @@ export interface SealRunner {
   idle(): Promise<void>;
 }
 
+/** While a member's answer stays the same, its log line repeats at most this often. */
+const REPEAT_LOG_SECONDS = 60;
+
 export class Sealer implements SealRunner {
   private running: Promise<SealReport> | undefined;
   private readonly seals;
@@ -75,6 +78,8 @@ export class Sealer implements SealRunner {
   private newest: CheckpointRecord | undefined;
   /** Cosignatures are merged into the stored checkpoint one at a time. */
   private merging: Promise<unknown> = Promise.resolve();
+  /** Each member's last logged answer and when (see worthLogging). */
+  private readonly logged = new Map<string, { key: string; at: number }>();
 
   constructor(
     private readonly ctx: Context,
@@ -260,6 +265,23 @@ export class Sealer implements SealRunner {
     this.late.add(tracked);
   }
 
+  /**
+   * A member that is down is asked again at every seal, once a second by
+   * default; its log line is written when its answer changes (down, back,
+   * another refusal) and at most once a minute while it stays the same, so
+   * the log says what changed instead of repeating it. Cosignatures are
+   * logged only as a change (a member back after a failure).
+   */
+  private worthLogging(record: WitnessAnswerRecord): boolean {
+    const key = `${record.status}\n${record.detail}`;
+    const now = this.ctx.clock.now();
+    const prev = this.logged.get(record.member);
+    const changed = prev === undefined ? record.status !== "cosigned" : prev.key !== key;
+    if (!changed && (record.status === "cosigned" || now - prev!.at < REPEAT_LOG_SECONDS)) return false;
+    this.logged.set(record.member, { key, at: now });
+    return true;
+  }
+
   /** Stores a witness's answer, and its cosignature into the checkpoint of that size. */
   private async record(checkpoint: CheckpointRecord, answer: WitnessAnswer): Promise<void> {
     const { primary } = this.ctx;
@@ -267,7 +289,11 @@ export class Sealer implements SealRunner {
     await primary.putWitnessAnswer(record);
     this.answers({ member: record.member, status: record.status });
     if (record.status === "cosigned") this.witnessLag(0, { member: record.member });
-    else this.ctx.log.warn("witness_answer", { member: record.member, status: record.status, detail: record.detail, size: checkpoint.size });
+    if (this.worthLogging(record)) {
+      const fields = { member: record.member, status: record.status, detail: record.detail, size: checkpoint.size };
+      if (record.status === "cosigned") this.ctx.log.info("witness_answer", fields);
+      else this.ctx.log.warn("witness_answer", fields);
+    }
     await this.fault(`witness-answered:${record.member}`);
     if (cosignatures.length === 0) return;
     const merged = this.merging.then(async () => {

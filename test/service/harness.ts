@@ -32,7 +32,7 @@ import { freePort } from "../../src/runtime/dev-members.js";
 import { startMember, type RunningMember } from "../../src/runtime/member.js";
 import { DEFAULTS, type CairnConfig } from "../../src/service/config.js";
 import { createContext, createServices, type Services } from "../../src/service/index.js";
-import { silentLogger } from "../../src/service/log.js";
+import { silentLogger, type Logger } from "../../src/service/log.js";
 import type { FaultHook } from "../../src/service/seal.js";
 import { openLibsqlStore, type LibsqlStore } from "../../src/store/libsql.js";
 
@@ -101,6 +101,8 @@ export interface ClusterOptions {
   readonly config?: Partial<CairnConfig>;
   /** Share these running witnesses (a second operator process on the same primary). */
   readonly witnesses?: readonly TestWitness[];
+  /** The operator's logger; silent by default. */
+  readonly log?: Logger;
 }
 
 export interface Cluster {
@@ -168,7 +170,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const witnesses = options.witnesses ?? (await makeWitnesses(dir, options.members ?? 3, url, clock));
   const config = { ...clusterConfig(dir, witnesses, options.quorum), ...options.config };
   const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal" });
-  const ctx = createContext({ config, primary, clock, log: silentLogger });
+  const ctx = createContext({ config, primary, clock, log: options.log ?? silentLogger });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   const app = createApp(services, { onInternalError: () => {} });
   const server: ServerType = await new Promise((ready) => {

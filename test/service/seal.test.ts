@@ -14,6 +14,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { cosignatureResponse, cosigner, parseAddCheckpoint, parseNote, sha256, utf8, verifyReceipt } from "../../src/core/index.js";
 import { auditChain } from "../../src/service/audit.js";
+import type { Logger } from "../../src/service/log.js";
 import type { SealStep } from "../../src/service/seal.js";
 import { openLibsqlStore } from "../../src/store/libsql.js";
 import { anchor, document, operatorVerifierKey, ORIGIN, registerClient, startCluster, submission, type Cluster } from "./harness.js";
@@ -127,6 +128,36 @@ describe("witnesses and quorum", () => {
     expect(status).toMatchObject({ replica: { size: 4 }, latest: { size: 4 }, halted: null });
     expect((await consortium(c)).members[2].answer.status).toBe("cosigned");
     await checkEverything(c, ids);
+  });
+
+  it("a member that stays down is logged when its answer changes and once a minute meanwhile, not at every seal", async () => {
+    const lines: { level: string; event: string; fields: Record<string, unknown> }[] = [];
+    const log = Object.fromEntries(
+      (["info", "warn", "error"] as const).map((level) => [level, (event: string, fields: Record<string, unknown> = {}) => lines.push({ level, event, fields })]),
+    ) as unknown as Logger;
+    const c = await cluster({ log });
+    await c.services.sealer.seal();
+    const answers = () => lines.filter((l) => l.event === "witness_answer").map((l) => `${l.level} ${l.fields.member} ${l.fields.status}`);
+    expect(answers()).toEqual([]); // cosignatures as usual are not news
+    await c.witnesses[2]!.stop();
+    const client = await registerClient(c);
+    for (let i = 0; i < 5; i++) {
+      await acknowledge(c, client, 1, `down ${i}`);
+      c.clock.t += 1;
+      await c.services.sealer.seal();
+      await c.services.sealer.idle();
+    }
+    expect(answers()).toEqual(["warn m3.test unreachable"]);
+    c.clock.t += 60;
+    await c.services.sealer.seal();
+    await c.services.sealer.idle();
+    expect(answers()).toEqual(["warn m3.test unreachable", "warn m3.test unreachable"]);
+    await c.witnesses[2]!.start();
+    await c.services.sealer.seal();
+    await c.services.sealer.idle();
+    expect(answers()).toEqual(["warn m3.test unreachable", "warn m3.test unreachable", "info m3.test cosigned"]);
+    // Every answer is still counted and stored, logged or not.
+    expect(await (await c.request("/metrics")).text()).toMatch(/cairn_witness_answers_total\{member="m3.test",status="unreachable"\} ([6-9]|\d\d)/);
   });
 
   it("two witnesses down: no quorum, entries stay pending with the reason shown; finality comes when one returns", async () => {
