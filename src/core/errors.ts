@@ -22,6 +22,11 @@ export type ErrorCode =
   | "BAD_BLOCK"
   | "BAD_RECEIPT"
   | "BAD_TRUST"
+  // Trust documents that parse but cannot stand for a consortium (core/trust.ts).
+  | "TRUST_NO_MEMBERS"
+  | "TRUST_BAD_QUORUM"
+  | "TRUST_DUPLICATE_KEY"
+  | "TRUST_MEMBER_IS_OPERATOR"
   // Signatures.
   | "BAD_SIGNATURE"
   | "NOTE_UNVERIFIED"

@@ -4,11 +4,18 @@
  * and how many cosignatures make a checkpoint final. The service publishes it
  * at GET /v1/trust; a verifier should obtain it once, out of band, and keep it.
  *
+ * A document that parses can still be hollow: no members, a quorum of
+ * nobody, one key under two names, the operator posing as a member. Each of
+ * those is refused with a code of its own (TRUST_*), apart from BAD_TRUST
+ * for documents that are malformed, so a caller can tell "this file is
+ * broken" from "this file would let one party vouch for itself".
+ *
  *   { "version": "cairn-trust/v1", "origin": "...",
  *     "operatorKeys": ["<vkey, type 0x01, named origin>"],
  *     "members": [{ "name": "...", "key": "<vkey, type 0x04>" }],
  *     "quorum": 2 }
  */
+import { toHex } from "./bytes.js";
 import { CairnError, check } from "./errors.js";
 import { isObject, jsonInput } from "./json.js";
 import { KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseVerifierKey } from "./keys.js";
@@ -48,18 +55,31 @@ export function parseTrust(input: unknown): Trust {
   }
   check(Array.isArray(members), "BAD_TRUST", "trust members must be an array");
   const names = new Set<string>();
+  // One party's key counts once: a key seen again, under any name and in
+  // any role, would let one signer stand for two of the quorum.
+  const keyOwners = new Map<string, string>();
+  for (const key of operatorKeys as string[]) keyOwners.set(toHex(parseVerifierKey(key).publicKey), `the operator ${origin}`);
   for (const m of members) {
     check(isObject(m) && typeof m.name === "string", "BAD_TRUST", "each member must have a name and a key");
     const vk = parseKey(m.key, `member ${m.name} key`);
     check(vk.type === KEY_TYPE_COSIGNATURE_V1, "BAD_TRUST", `member ${m.name} key must be a cosignature/v1 key (type 0x04)`);
     check(vk.name === m.name, "BAD_TRUST", `member ${m.name} key must carry the member's name`);
     check(!names.has(m.name), "BAD_TRUST", `member ${m.name} is listed twice`);
+    check(m.name !== origin, "TRUST_MEMBER_IS_OPERATOR", `member ${m.name} has the log's own name: the operator cannot witness itself`);
+    const owner = keyOwners.get(toHex(vk.publicKey));
+    if (owner !== undefined) {
+      check(!owner.startsWith("the operator"), "TRUST_MEMBER_IS_OPERATOR", `member ${m.name}'s public key is the operator's: the operator cannot witness itself`);
+      throw new CairnError("TRUST_DUPLICATE_KEY", `member ${m.name}'s public key is also listed for ${owner}: one key would count twice towards the quorum`);
+    }
+    keyOwners.set(toHex(vk.publicKey), `member ${m.name}`);
     names.add(m.name);
   }
+  // A consortium of nobody vouches for nothing: "0 of 0 cosigners" is not a quorum.
+  check(members.length > 0, "TRUST_NO_MEMBERS", "the trust document lists no members: a receipt it accepts would carry only the operator's word");
   check(
-    Number.isSafeInteger(quorum) && (quorum as number) >= (members.length > 0 ? 1 : 0) && (quorum as number) <= members.length,
-    "BAD_TRUST",
-    `quorum must be an integer from 1 to the number of members (${members.length})`,
+    Number.isSafeInteger(quorum) && (quorum as number) >= 1 && (quorum as number) <= members.length,
+    "TRUST_BAD_QUORUM",
+    `quorum must be an integer from 1 to the number of members (${members.length}), got ${JSON.stringify(quorum)}`,
   );
   return {
     version: TRUST_VERSION,

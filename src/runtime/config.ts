@@ -167,11 +167,14 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
   const operatorKey = required(s, "CAIRN_OPERATOR_KEY");
   const operator = signerKey("CAIRN_OPERATOR_KEY", operatorKey, KEY_TYPE_ED25519, origin);
   const list = members(s);
+  if (list.length === 0) {
+    bad("CAIRN_MEMBERS", 'lists no member witnesses: a log no one else witnesses proves only the operator\'s word, and verifiers refuse its trust document. Give at least one [{ "name", "key", "witness" }]');
+  }
   list.forEach((m, i) => {
     if (m.name === origin) bad(`CAIRN_MEMBERS[${i}].name`, "a member cannot be named after the log (its origin)");
     if (toHex(parseVerifierKey(m.key).publicKey) === toHex(operator.publicKey)) bad(`CAIRN_MEMBERS[${i}].key`, "a member's cosigner key cannot be the operator's key");
   });
-  const quorum = integer(s, "CAIRN_QUORUM", list.length === 0 ? 0 : majority(list.length), list.length === 0 ? 0 : 1, list.length);
+  const quorum = integer(s, "CAIRN_QUORUM", majority(list.length), 1, list.length);
   const adminToken = required(s, "CAIRN_ADMIN_TOKEN");
   if (adminToken.length < 16) bad("CAIRN_ADMIN_TOKEN", "must be at least 16 characters");
   return {

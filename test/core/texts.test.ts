@@ -12,9 +12,13 @@ import {
   parseSubmission,
   parseTrust,
   signSubmission,
+  formatVerifierKey,
+  parseVerifierKey,
+  ReceiptVerifier,
+  KEY_TYPE_COSIGNATURE_V1,
   type ErrorCode,
 } from "../../src/core/index.js";
-import { client, members, ORIGIN, trust } from "./chain-fixture.js";
+import { client, keyPair, members, operator, ORIGIN, trust } from "./chain-fixture.js";
 
 const HEX = "ab".repeat(32);
 const B64 = "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";
@@ -114,8 +118,23 @@ describe("trust document", () => {
     ["a member key of type 0x01", { ...trust, members: [{ name: "client.example/app", key: client.verifierKey }] }],
     ["a member whose name differs from its key's", { ...trust, members: [{ name: "x", key: members[0]!.verifierKey }] }],
     ["a member listed twice", { ...trust, members: [trust.members[0], trust.members[0]] }],
-    ["quorum 0", { ...trust, quorum: 0 }],
-    ["quorum above the members", { ...trust, quorum: 4 }],
-    ["quorum not an integer", { ...trust, quorum: 1.5 }],
   ])("rejects %s", (_, doc) => rejects(() => parseTrust(doc), "BAD_TRUST"));
+
+  // Documents that parse but would let one party vouch for itself: each
+  // has a code of its own, apart from the format errors above.
+  const key = (name: string, publicKeyOf: string) => formatVerifierKey(name, KEY_TYPE_COSIGNATURE_V1, parseVerifierKey(publicKeyOf).publicKey);
+  it.each<[string, object, ErrorCode]>([
+    ["no members, quorum 0 ('0 of 0')", { ...trust, members: [], quorum: 0 }, "TRUST_NO_MEMBERS"],
+    ["no members, quorum 1", { ...trust, members: [], quorum: 1 }, "TRUST_NO_MEMBERS"],
+    ["quorum 0", { ...trust, quorum: 0 }, "TRUST_BAD_QUORUM"],
+    ["quorum above the members", { ...trust, quorum: 4 }, "TRUST_BAD_QUORUM"],
+    ["quorum not an integer", { ...trust, quorum: 1.5 }, "TRUST_BAD_QUORUM"],
+    ["quorum missing", { ...trust, quorum: undefined }, "TRUST_BAD_QUORUM"],
+    ["one member's key again under a second name", { ...trust, members: [...trust.members, { name: "m4.example", key: key("m4.example", members[0]!.verifierKey) }], quorum: 2 }, "TRUST_DUPLICATE_KEY"],
+    ["the operator's key as a member's", { ...trust, members: [...trust.members.slice(1), { name: "m9.example", key: key("m9.example", operator.verifierKey) }] }, "TRUST_MEMBER_IS_OPERATOR"],
+    ["a member named after the origin", { ...trust, members: [...trust.members.slice(1), { name: ORIGIN, key: keyPair("posing", ORIGIN, KEY_TYPE_COSIGNATURE_V1).verifierKey }] }, "TRUST_MEMBER_IS_OPERATOR"],
+  ])("refuses a hollow consortium: %s", (_, doc, code) => {
+    rejects(() => parseTrust(doc), code);
+    expect(() => new ReceiptVerifier(doc)).toThrow(expect.objectContaining({ code }));
+  });
 });

@@ -97,6 +97,14 @@ describe("parseConfig for the Worker and for Node", () => {
     refused(withMembers(member(1), member(1)), D1, "CAIRN_MEMBERS[1].name", "listed twice");
   });
 
+  it("refuses a log with no member witnesses, and a quorum outside 1..members: verifiers would refuse its trust document", () => {
+    refused(withMembers(), D1, "CAIRN_MEMBERS", "no member witnesses");
+    const { CAIRN_MEMBERS: _, ...none } = withMembers();
+    refused(none, D1, "CAIRN_MEMBERS", "no member witnesses");
+    refused({ ...withMembers(member(1), member(2)), CAIRN_QUORUM: "0" }, D1, "CAIRN_QUORUM");
+    refused({ ...withMembers(member(1), member(2)), CAIRN_QUORUM: "3" }, D1, "CAIRN_QUORUM");
+  });
+
   it("refuses a witness that is not an http(s) URL", () => {
     refused(withMembers(member(1, { witness: "witness.m1.example" })), D1, "CAIRN_MEMBERS[0].witness", "is not a URL");
     refused(withMembers(member(1), member(2, { witness: "ftp://witness.m2.example" })), D1, "CAIRN_MEMBERS[1].witness", "http:// or https://");
