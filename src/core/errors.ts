@@ -37,6 +37,7 @@ export type ErrorCode =
   | "INCLUSION_PROOF_INVALID"
   | "CONSISTENCY_PROOF_INVALID"
   // Receipt verification steps.
+  | "DOCUMENT_REQUIRED"
   | "DIGEST_MISMATCH"
   | "ENTRY_SIGNATURE_INVALID"
   | "WRONG_ORIGIN"

@@ -44,6 +44,13 @@ export interface VerifyReceiptOptions {
   /** The document itself; hashed here. */
   readonly document?: Uint8Array;
   /**
+   * Verify without a document or digest, on purpose: the result then proves
+   * only that *some* document with the entry's digest was anchored, and says
+   * so (`documentChecked: false`). Without this, a missing document or
+   * digest is an error, never a silent skip.
+   */
+  readonly noDocument?: boolean;
+  /**
    * Client verifier keys the caller trusts. When given, the entry must be
    * signed by one of them; otherwise the key carried in the receipt is used
    * and the step says so.
@@ -60,6 +67,8 @@ export interface ReceiptVerification {
   readonly sealedAt: number;
   readonly checkpointSize: number;
   readonly cosigners: readonly string[];
+  /** Whether the entry's digest was compared with a document or digest the caller gave (false only with `noDocument`). */
+  readonly documentChecked: boolean;
   readonly steps: readonly StepResult[];
 }
 
@@ -113,8 +122,14 @@ export class ReceiptVerifier {
     });
 
     const wanted = options.digest ?? (options.document === undefined ? undefined : sha256(options.document));
+    if (wanted === undefined && options.noDocument !== true) {
+      throw new CairnError("DOCUMENT_REQUIRED", "give the document or its digest to check the receipt against, or ask for noDocument explicitly", { step: "digest" });
+    }
+    if (wanted !== undefined && options.noDocument === true) {
+      throw new CairnError("DOCUMENT_REQUIRED", "noDocument was asked for, yet a document or digest was given: say which", { step: "digest" });
+    }
     if (wanted === undefined) {
-      steps.push({ step: "digest", status: "skipped", detail: "no document or digest given to compare" });
+      steps.push({ step: "digest", status: "skipped", detail: `NOT CHECKED (no document given, on request): this shows only that some document with digest ${toHex(entry.submission.digest)} was anchored` });
     } else {
       await run("digest", "DIGEST_MISMATCH", () => {
         if (!bytesEqual(wanted, entry.submission.digest)) {
@@ -175,6 +190,7 @@ export class ReceiptVerifier {
       sealedAt: header.sealedAt,
       checkpointSize: checkpoint.size,
       cosigners: verified.cosigners,
+      documentChecked: wanted !== undefined,
       steps,
     };
   }

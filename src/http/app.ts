@@ -283,7 +283,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
     async (c) => {
       const { receipt, digest } = c.req.valid("json");
       try {
-        const result = await verifier.verify(receipt, digest === undefined ? {} : { digest: fromHex(digest, 32) });
+        const result = await verifier.verify(receipt, { digest: fromHex(digest, 32) });
         const { steps, ...rest } = result;
         return c.json({ ok: true, steps: [...steps], result: rest as Record<string, unknown> }, 200);
       } catch (e) {

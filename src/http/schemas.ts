@@ -130,7 +130,7 @@ export const Trust = z
 export const VerifyBody = z
   .object({
     receipt: z.unknown(),
-    digest: Hex64.optional().openapi({ description: "SHA-256 of the document, to compare with the entry" }),
+    digest: Hex64.openapi({ description: "SHA-256 of the document, to compare with the entry (required: a receipt checked without it proves nothing about any document)" }),
   })
   .openapi("VerifyRequest");
 

@@ -151,6 +151,13 @@ describe("cairn CLI", () => {
     const wrong = await cairn(["verify", "--digest", "00".repeat(32), `${digest}.cairn.json`], { cwd });
     expect(wrong.code).toBe(1);
     expect(wrong.stdout).toContain("DIGEST_MISMATCH");
+    // The receipt alone is an explicit mode, said out loud; never a silent skip.
+    const alone = await cairn(["verify", "--no-document", `${digest}.cairn.json`], { cwd });
+    expect(alone.code).toBe(0);
+    expect(alone.stdout).toContain("NO DOCUMENT WAS CHECKED");
+    expect(alone.stdout).toContain(`NOT CHECKED`);
+    const both = await cairn(["verify", "--no-document", "--digest", digest, `${digest}.cairn.json`], { cwd });
+    expect(both.code).toBe(2);
   });
 
   it("keygen writes a 0600 signer key and prints the verifier key; a registered key anchors", async () => {

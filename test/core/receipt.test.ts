@@ -11,6 +11,7 @@ import {
   verifyReceipt,
   type ErrorCode,
   type ReceiptJson,
+  type VerifyReceiptOptions,
 } from "../../src/core/index.js";
 import { buildChain, client, documentOf, keyPair, members, ORIGIN, signedCheckpoint, trust, type Chain } from "./chain-fixture.js";
 
@@ -21,8 +22,12 @@ beforeAll(async () => {
 
 const mutable = (r: ReceiptJson) => JSON.parse(JSON.stringify(r)) as { -readonly [K in keyof ReceiptJson]: any };
 
-async function expectFailure(receipt: unknown, code: ErrorCode, step: string, options = {}) {
-  const error = await verifyReceipt(receipt, trust, options).then(
+/** Receipts checked for their own structure need no document: say so, as a caller must. */
+const NO_DOCUMENT = { noDocument: true } as const;
+
+async function expectFailure(receipt: unknown, code: ErrorCode, step: string, options: VerifyReceiptOptions = {}) {
+  const withDocument = options.digest !== undefined || options.document !== undefined;
+  const error = await verifyReceipt(receipt, trust, withDocument ? options : { ...NO_DOCUMENT, ...options }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -51,20 +56,27 @@ describe("verifyReceipt", () => {
     }
   });
 
-  it("skips the digest step when no document is given, and says so", async () => {
-    const r = await verifyReceipt(chain.receipts[0]![0], trust);
-    expect(r.steps.find((s) => s.step === "digest")?.status).toBe("skipped");
+  it("refuses to verify with no document or digest unless asked to, never skipping in silence", async () => {
+    await expect(verifyReceipt(chain.receipts[0]![0], trust)).rejects.toMatchObject({ code: "DOCUMENT_REQUIRED", step: "digest" });
+    await expect(verifyReceipt(chain.receipts[0]![0], trust, { noDocument: true, document: documentOf(0, 0) })).rejects.toMatchObject({ code: "DOCUMENT_REQUIRED" });
+    const r = await verifyReceipt(chain.receipts[0]![0], trust, NO_DOCUMENT);
+    expect(r.documentChecked).toBe(false);
+    const digest = r.steps.find((s) => s.step === "digest")!;
+    expect(digest.status).toBe("skipped");
+    expect(digest.detail).toContain("NOT CHECKED");
+    const checked = await verifyReceipt(chain.receipts[0]![0], trust, { document: documentOf(0, 0) });
+    expect(checked.documentChecked).toBe(true);
   });
 
   it("accepts the receipt as JSON text", async () => {
-    await verifyReceipt(JSON.stringify(chain.receipts[1]![0]), trust);
+    await verifyReceipt(JSON.stringify(chain.receipts[1]![0]), trust, NO_DOCUMENT);
   });
 
   it("accepts a later checkpoint for the same block (receipts are not byte-stable)", async () => {
     const grown = await buildChain([5, 1, 7, 2, 2]);
     // Block 1 of the longer chain is the same block: same entries, same header.
     expect(grown.headers[1]).toBe(chain.headers[1]);
-    await verifyReceipt(grown.receipts[1]![0], trust);
+    await verifyReceipt(grown.receipts[1]![0], trust, NO_DOCUMENT);
   });
 
   it("DIGEST_MISMATCH for another document", async () => {
@@ -99,7 +111,7 @@ describe("verifyReceipt", () => {
     const foreign = await buildChain([1]);
     const r = mutable(foreign.receipts[0]![0]!);
     const t = { ...trust, origin: "elsewhere.example/log" };
-    const e = await verifyReceipt(r, { ...t, operatorKeys: [keyPair("x", "elsewhere.example/log").verifierKey] }).catch((x) => x);
+    const e = await verifyReceipt(r, { ...t, operatorKeys: [keyPair("x", "elsewhere.example/log").verifierKey] }, NO_DOCUMENT).catch((x) => x);
     expect((e as CairnError).code).toBe("WRONG_ORIGIN");
   });
 
@@ -214,10 +226,10 @@ describe("verifyReceipt", () => {
 
   it("a ReceiptVerifier reuses a checkpoint it verified, and still rejects a different one", async () => {
     const verifier = new ReceiptVerifier(trust);
-    await verifier.verify(chain.receipts[0]![0]);
-    await verifier.verify(chain.receipts[0]![1]);
+    await verifier.verify(chain.receipts[0]![0], NO_DOCUMENT);
+    await verifier.verify(chain.receipts[0]![1], NO_DOCUMENT);
     const r = mutable(chain.receipts[0]![2]!);
     r.checkpoint = await signedCheckpoint(3, merkleRoot(chain.headers.map(blockHash)), 1);
-    await expect(verifier.verify(r)).rejects.toMatchObject({ code: "QUORUM_NOT_MET" });
+    await expect(verifier.verify(r, NO_DOCUMENT)).rejects.toMatchObject({ code: "QUORUM_NOT_MET" });
   });
 });

@@ -309,6 +309,10 @@ describe("read routes", () => {
     expect(ok.ok).toBe(true);
     const bad = await (await cluster.request("/v1/verify", { method: "POST", json: { receipt, digest: "00".repeat(32) } })).json();
     expect(bad).toMatchObject({ ok: false, error: { code: "DIGEST_MISMATCH", step: "digest" } });
+    // No digest is not "success with the digest skipped": the request is refused.
+    const none = await cluster.request("/v1/verify", { method: "POST", json: { receipt } });
+    expect(none.status).toBe(400);
+    expect((await none.json()).error).toMatchObject({ code: "BAD_REQUEST" });
   });
 });
 

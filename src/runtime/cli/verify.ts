@@ -18,6 +18,7 @@ import { describeTrust, fetchTrust, pinnedTrustPath, readTrustFile } from "./tru
 
 export const usage = `Usage: cairn verify FILE RECEIPT [options]
        cairn verify --digest HEX RECEIPT [options]
+       cairn verify --no-document RECEIPT [options]
 
 Checks offline that RECEIPT (a cairn-receipt/v1 JSON file, e.g. FILE.cairn.json)
 proves FILE was anchored: the document's SHA-256 matches the entry, the client
@@ -32,6 +33,9 @@ checkpoint is signed by the operator and cosigned by a quorum of members.
                       key (or a file holding one); repeatable. Without it the
                       key carried in the receipt is used.
   --digest HEX        verify against a SHA-256 digest instead of a FILE
+  --no-document       check the receipt alone, with no document or digest: it
+                      then proves only that some document with the entry's
+                      digest was anchored, and the output says NOT CHECKED
 
 Exit status: 0 the receipt verifies, 1 it does not (the failing step and its
 code are printed), 2 usage errors.`;
@@ -46,16 +50,20 @@ export async function verify(args: string[], io: Io): Promise<number> {
       server: { type: "string" },
       "client-key": { type: "string", multiple: true },
       digest: { type: "string" },
+      "no-document": { type: "boolean" },
     },
     allowPositionals: true,
   });
+  const noDocument = values["no-document"] === true;
+  if (noDocument && values.digest !== undefined) throw usageError("give either --digest HEX or --no-document, not both", "verify");
   if (values.trust !== undefined && values.server !== undefined) throw usageError("give either --trust FILE or --server URL, not both", "verify");
-  const wanted = values.digest === undefined ? 2 : 1;
+  const byFile = values.digest === undefined && !noDocument;
+  const wanted = byFile ? 2 : 1;
   if (positionals.length !== wanted) {
-    throw usageError(values.digest === undefined ? "verify takes a FILE and its RECEIPT" : "with --digest, verify takes only the RECEIPT", "verify");
+    throw usageError(byFile ? "verify takes a FILE and its RECEIPT (or --digest HEX, or --no-document, with the RECEIPT alone)" : `with ${noDocument ? "--no-document" : "--digest"}, verify takes only the RECEIPT`, "verify");
   }
   const receiptPath = resolve(io.cwd, positionals[wanted - 1]!);
-  const documentPath = values.digest === undefined ? resolve(io.cwd, positionals[0]!) : undefined;
+  const documentPath = byFile ? resolve(io.cwd, positionals[0]!) : undefined;
   const clientKeys = await Promise.all((values["client-key"] ?? []).map((k) => clientKey(io, k)));
 
   let receiptText: string;
@@ -64,17 +72,19 @@ export async function verify(args: string[], io: Io): Promise<number> {
   } catch (e) {
     throw new CliError(`cannot read the receipt ${display(io, receiptPath)}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
-  const digest = documentPath === undefined ? hex64(values.digest!, "--digest", "verify") : await hashFile(io, documentPath);
+  const digest = noDocument ? undefined : documentPath === undefined ? hex64(values.digest!, "--digest", "verify") : await hashFile(io, documentPath);
   const { trust, source } = await loadTrust(io, values.trust, values.server);
 
-  io.out(`Verifying ${display(io, receiptPath)} for ${documentPath === undefined ? `digest ${digest}` : `${display(io, documentPath)} (sha256 ${digest})`}`);
+  const subject = digest === undefined ? "NO DOCUMENT (--no-document: the digest will not be checked)" : documentPath === undefined ? `digest ${digest}` : `${display(io, documentPath)} (sha256 ${digest})`;
+  io.out(`Verifying ${display(io, receiptPath)} for ${subject}`);
   io.out(`Trust: ${source} (${describeTrust(trust)})`);
 
   const verifier = new ReceiptVerifier(trust);
   let result: ReceiptVerification;
   try {
     // The text, not our parse of it: the verifier reports malformed JSON as a failed "receipt" step.
-    result = await verifier.verify(receiptText, { digest: fromHex(digest, 32), ...(clientKeys.length > 0 ? { clientKeys } : {}) });
+    const against = digest === undefined ? { noDocument: true } : { digest: fromHex(digest, 32) };
+    result = await verifier.verify(receiptText, { ...against, ...(clientKeys.length > 0 ? { clientKeys } : {}) });
   } catch (e) {
     if (!isCairnError(e)) throw e;
     const step = (e.step ?? "receipt") as StepName;
@@ -87,7 +97,9 @@ export async function verify(args: string[], io: Io): Promise<number> {
   printSteps(io, result.steps);
   io.out(
     [
-      `OK: ${documentPath === undefined ? `digest ${digest}` : display(io, documentPath)} is anchored`,
+      digest === undefined
+        ? `OK, BUT NO DOCUMENT WAS CHECKED: the receipt is sound, so some document with digest ${result.digest} is anchored; which one, it does not say`
+        : `OK: ${documentPath === undefined ? `digest ${digest}` : display(io, documentPath)} is anchored`,
       `  entry id:     ${result.entryId}`,
       `  client:       ${result.client}, submitted at ${isoTime(result.submittedAt)}`,
       `  block:        ${result.blockHeight}`,
@@ -105,7 +117,7 @@ function printSteps(io: Io, done: readonly StepResult[], failure?: { step: StepN
   for (const name of STEPS) {
     const s = byName.get(name);
     const label = name.padEnd(width);
-    if (s !== undefined) io.out(`  ${s.status === "ok" ? "✓" : "–"} ${label}  ${s.status === "ok" ? "" : "skipped: "}${s.detail}`);
+    if (s !== undefined) io.out(`  ${s.status === "ok" ? "✓" : "!"} ${label}  ${s.detail}`);
     else if (name === failure?.step) io.out(`  ✗ ${label}  ${failure.line}`);
     else io.out(`  – ${label}  not checked`);
   }
