@@ -45,6 +45,7 @@ export type ErrorCode =
   | "HISTORY_PROOF_INVALID"
   | "CHECKPOINT_SIGNATURE_INVALID"
   | "QUORUM_NOT_MET"
+  | "COSIGNATURE_TIME_INVALID"
   | "CHAIN_BROKEN"
   // Blocks as a member's witness checks them before storing (core/verify-block.ts).
   | "BAD_CLIENT_RECORD"

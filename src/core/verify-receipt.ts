@@ -30,7 +30,8 @@ export type StepName =
   | "inclusion"
   | "history"
   | "checkpoint-signature"
-  | "cosignatures";
+  | "cosignatures"
+  | "time";
 
 export interface StepResult {
   readonly step: StepName;
@@ -50,6 +51,12 @@ export interface VerifyReceiptOptions {
    * digest is an error, never a silent skip.
    */
   readonly noDocument?: boolean;
+  /** The verifier's clock, unix seconds (default: now). */
+  readonly now?: number;
+  /** How far a cosignature's timestamp may be ahead of `now` (default 300 s). */
+  readonly maxSkewSeconds?: number;
+  /** The log's window between an entry's time and its block's seal (default 300 s, the service's default). */
+  readonly timeWindowSeconds?: number;
   /**
    * Client verifier keys the caller trusts. When given, the entry must be
    * signed by one of them; otherwise the key carried in the receipt is used
@@ -69,13 +76,24 @@ export interface ReceiptVerification {
   readonly cosigners: readonly string[];
   /** Whether the entry's digest was compared with a document or digest the caller gave (false only with `noDocument`). */
   readonly documentChecked: boolean;
+  /**
+   * What the receipt proves about time: the entry is dated `from` (the
+   * client's signed time, within the log's window of the seal), and a quorum
+   * of members had cosigned a checkpoint holding it by `by` (the quorum-th
+   * earliest cosignature timestamp). Unix seconds.
+   */
+  readonly interval: { readonly from: number; readonly by: number };
   readonly steps: readonly StepResult[];
 }
 
 interface VerifiedCheckpoint {
   readonly checkpoint: Checkpoint;
-  readonly cosigners: readonly string[];
+  /** Members whose cosignature verifies, each with its signed timestamp. */
+  readonly cosigners: readonly { readonly name: string; readonly timestamp: number }[];
 }
+
+const DEFAULT_SKEW_SECONDS = 300;
+const DEFAULT_TIME_WINDOW_SECONDS = 300;
 
 const CHECKPOINT_CACHE_SIZE = 16;
 
@@ -172,13 +190,36 @@ export class ReceiptVerifier {
 
     const verified = await run("checkpoint-signature", "CHECKPOINT_SIGNATURE_INVALID", () => this.openCheckpoint(receipt.checkpoint));
 
-    await run("cosignatures", "QUORUM_NOT_MET", () => {
-      const { cosigners } = verified;
+    // A cosignature counts only with a timestamp the receipt makes
+    // plausible: not before the block was sealed (nobody cosigns a block
+    // before it exists) and not ahead of this verifier's clock.
+    const now = options.now ?? Math.floor(Date.now() / 1000);
+    const skew = options.maxSkewSeconds ?? DEFAULT_SKEW_SECONDS;
+    const counted = await run("cosignatures", "QUORUM_NOT_MET", () => {
       const need = this.trust.quorum;
-      if (cosigners.length < need) {
-        throw new CairnError("QUORUM_NOT_MET", `${cosigners.length} of the required ${need} member cosignatures verify`);
+      const all = verified.cosigners;
+      const timely = all.filter((c) => c.timestamp >= header.sealedAt && c.timestamp <= now + skew);
+      if (timely.length < need) {
+        const late = all.filter((c) => !timely.includes(c)).map((c) => `${c.name} at ${c.timestamp}`);
+        if (all.length >= need) {
+          throw new CairnError(
+            "COSIGNATURE_TIME_INVALID",
+            `${timely.length} of the required ${need} member cosignatures have a timestamp between the seal (${header.sealedAt}) and this clock + ${skew} s (${now + skew}); not counted: ${late.join(", ")}`,
+          );
+        }
+        throw new CairnError("QUORUM_NOT_MET", `${all.length} of the required ${need} member cosignatures verify`);
       }
-      return [undefined, `${cosigners.length} of ${this.members.length} members cosigned (quorum ${need}): ${cosigners.join(", ")}`];
+      const names = timely.map((c) => c.name);
+      return [timely, `${timely.length} of ${this.members.length} members cosigned (quorum ${need}): ${names.join(", ")}`];
+    });
+
+    const interval = await run("time", "ENTRY_AFTER_SEAL", () => {
+      const window = options.timeWindowSeconds ?? DEFAULT_TIME_WINDOW_SECONDS;
+      if (entry.submission.time > header.sealedAt + window) {
+        throw new CairnError("ENTRY_AFTER_SEAL", `the entry is dated ${entry.submission.time}, after its block was sealed (${header.sealedAt}) plus the ${window} s window`);
+      }
+      const by = counted.map((c) => c.timestamp).sort((x, y) => x - y)[this.trust.quorum - 1]!;
+      return [{ from: entry.submission.time, by }, `dated ${entry.submission.time}; sealed at ${header.sealedAt}; a quorum had cosigned by ${by}`];
     });
 
     return {
@@ -189,8 +230,9 @@ export class ReceiptVerifier {
       blockHeight: header.height,
       sealedAt: header.sealedAt,
       checkpointSize: checkpoint.size,
-      cosigners: verified.cosigners,
+      cosigners: counted.map((c) => c.name),
       documentChecked: wanted !== undefined,
+      interval,
       steps,
     };
   }
@@ -216,7 +258,7 @@ export class ReceiptVerifier {
     return [verified, `checkpoint of ${verified.checkpoint.size} blocks is signed by the operator ${this.trust.origin}`];
   }
 
-  private async countCosigners(note: string): Promise<string[]> {
+  private async countCosigners(note: string): Promise<{ name: string; timestamp: number }[]> {
     if (this.members.length === 0) return [];
     // A member signature that fails to verify rejects the note, as C2SP
     // signed-note advises: it means the checkpoint was tampered with.
@@ -225,7 +267,12 @@ export class ReceiptVerifier {
       throw new CairnError("QUORUM_NOT_MET", `a member cosignature does not verify: ${(e as Error).message}`, { cause: e });
     });
     if (opened === undefined) return [];
-    return [...new Set(opened.verified.map((s) => s.name))];
+    const earliest = new Map<string, number>();
+    for (const s of opened.verified) {
+      const t = s.timestamp ?? -1;
+      if (!earliest.has(s.name) || t < earliest.get(s.name)!) earliest.set(s.name, t);
+    }
+    return [...earliest].map(([name, timestamp]) => ({ name, timestamp }));
   }
 
   private clientVerifier(entry: Entry, receipt: Receipt, pinned?: readonly string[]): [NoteVerifier, string] {
@@ -257,7 +304,7 @@ export class ReceiptVerifier {
 }
 
 /** Codes a step keeps from the failure inside it, because they are more precise than the step's own. */
-const PASS_THROUGH = new Set<ErrorCode>(["WRONG_ORIGIN", "BLOCK_MISMATCH", "DIGEST_MISMATCH", "QUORUM_NOT_MET"]);
+const PASS_THROUGH = new Set<ErrorCode>(["WRONG_ORIGIN", "BLOCK_MISMATCH", "DIGEST_MISMATCH", "QUORUM_NOT_MET", "COSIGNATURE_TIME_INVALID"]);
 
 /** One-shot convenience; for many receipts build one ReceiptVerifier and reuse it. */
 export function verifyReceipt(receipt: unknown, trust: unknown, options?: VerifyReceiptOptions): Promise<ReceiptVerification> {

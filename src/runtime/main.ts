@@ -25,13 +25,19 @@ try {
     );
   }
   console.error(lines.join("\n"));
+  // Listeners stay installed for the whole shutdown: a Ctrl-C reaches this
+  // process twice (directly, and relayed by npm/tsx), and with `once` the
+  // second would find the default action back and kill it mid-close.
+  let stopping = false;
   const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     console.error(`${signal}: finishing queued submissions and closing`);
     await node.close();
     process.exit(0);
   };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 } catch (e) {
   if (e instanceof CairnError && e.code === "BAD_CONFIG") {
     console.error(`cairn: configuration error: ${e.message}`);

@@ -38,13 +38,18 @@ try {
   // A request still being judged (a long catch-up) is not waited for: the
   // replica's appends are atomic and the state file is replaced by rename,
   // so ending mid-way loses only work that the next request redoes.
+  // Listeners stay installed for the whole shutdown (see main.ts: a Ctrl-C
+  // arrives twice, directly and relayed).
+  let stopping = false;
   const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
     console.error(`${why}: witness ${status.name} closing`);
     await Promise.race([member.close(), new Promise((r) => setTimeout(r, 1000))]);
     process.exit(0);
   };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
   process.once("disconnect", () => void stop("parent gone"));
 } catch (e) {
   if (e instanceof CairnError && e.code === "BAD_CONFIG") {

@@ -100,9 +100,10 @@ describe("cairn CLI", () => {
     const verified = await cairn(["verify", "deed.txt", "deed.txt.cairn.json"], { cwd });
     expect(verified.code).toBe(0);
     expect(verified.stderr).toBe(""); // pinned trust: no warning
-    for (const step of ["receipt", "digest", "entry-signature", "inclusion", "history", "checkpoint-signature", "cosignatures"]) {
+    for (const step of ["receipt", "digest", "entry-signature", "inclusion", "history", "checkpoint-signature", "cosignatures", "time"]) {
       expect(verified.stdout).toMatch(new RegExp(`✓ ${step} `));
     }
+    expect(verified.stdout).toMatch(/proven: +the document existed by \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, when a quorum of members had cosigned/);
     expect(verified.stdout).toMatch(/block: +\d+/);
     expect(verified.stdout).toMatch(/sealed at: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
     expect(verified.stdout).toContain("member-1.localhost");

@@ -110,6 +110,9 @@ describe("cairn-v1 vectors, checked independently of the code that made them", (
       ["history", "ok"],
       ["checkpoint-signature", "ok"],
       ["cosignatures", "ok"],
+      ["time", "ok"],
     ]);
+    expect(result.interval.from).toBe(result.submittedAt);
+    expect(result.interval.by).toBeGreaterThanOrEqual(result.sealedAt);
   });
 });

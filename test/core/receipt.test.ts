@@ -12,8 +12,16 @@ import {
   type ErrorCode,
   type ReceiptJson,
   type VerifyReceiptOptions,
+  buildReceipt,
+  cosign,
+  formatBlockHeader,
+  leafHash,
+  parseSignerKey,
+  sha256,
+  signSubmission,
+  utf8,
 } from "../../src/core/index.js";
-import { buildChain, client, documentOf, keyPair, members, ORIGIN, signedCheckpoint, trust, type Chain } from "./chain-fixture.js";
+import { buildChain, client, documentOf, T0, keyPair, members, ORIGIN, signedCheckpoint, trust, type Chain } from "./chain-fixture.js";
 
 let chain: Chain;
 beforeAll(async () => {
@@ -22,12 +30,14 @@ beforeAll(async () => {
 
 const mutable = (r: ReceiptJson) => JSON.parse(JSON.stringify(r)) as { -readonly [K in keyof ReceiptJson]: any };
 
+/** The verifier's clock: the fixture's chain was sealed and cosigned around T0. */
+const NOW = T0 + 1000;
 /** Receipts checked for their own structure need no document: say so, as a caller must. */
-const NO_DOCUMENT = { noDocument: true } as const;
+const NO_DOCUMENT = { noDocument: true, now: NOW } as const;
 
 async function expectFailure(receipt: unknown, code: ErrorCode, step: string, options: VerifyReceiptOptions = {}) {
   const withDocument = options.digest !== undefined || options.document !== undefined;
-  const error = await verifyReceipt(receipt, trust, withDocument ? options : { ...NO_DOCUMENT, ...options }).then(
+  const error = await verifyReceipt(receipt, trust, withDocument ? { now: NOW, ...options } : { ...NO_DOCUMENT, ...options }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -48,7 +58,7 @@ describe("verifyReceipt", () => {
     const verifier = new ReceiptVerifier(trust);
     for (const [height, receipts] of chain.receipts.entries()) {
       for (const [index, receipt] of receipts.entries()) {
-        const r = await verifier.verify(receipt, { document: documentOf(height, index), clientKeys: [client.verifierKey] });
+        const r = await verifier.verify(receipt, { document: documentOf(height, index), clientKeys: [client.verifierKey], now: NOW });
         expect(r.blockHeight).toBe(height);
         expect(r.cosigners).toEqual(["m1.example", "m2.example"]);
         expect(r.steps.every((s) => s.status === "ok")).toBe(true);
@@ -64,7 +74,7 @@ describe("verifyReceipt", () => {
     const digest = r.steps.find((s) => s.step === "digest")!;
     expect(digest.status).toBe("skipped");
     expect(digest.detail).toContain("NOT CHECKED");
-    const checked = await verifyReceipt(chain.receipts[0]![0], trust, { document: documentOf(0, 0) });
+    const checked = await verifyReceipt(chain.receipts[0]![0], trust, { document: documentOf(0, 0), now: NOW });
     expect(checked.documentChecked).toBe(true);
   });
 
@@ -231,5 +241,61 @@ describe("verifyReceipt", () => {
     const r = mutable(chain.receipts[0]![2]!);
     r.checkpoint = await signedCheckpoint(3, merkleRoot(chain.headers.map(blockHash)), 1);
     await expect(verifier.verify(r, NO_DOCUMENT)).rejects.toMatchObject({ code: "QUORUM_NOT_MET" });
+  });
+});
+
+describe("time: what a receipt can show about when", () => {
+  let chain: Chain;
+  beforeAll(async () => {
+    chain = await buildChain([3]);
+  });
+
+  /** The receipt's checkpoint, operator-signed as before, cosigned anew by m1 and m2 at `times`. */
+  async function cosignedAt(receipt: ReceiptJson, times: readonly number[]): Promise<ReceiptJson> {
+    const r = mutable(receipt);
+    const lines = r.checkpoint.split("\n");
+    const operatorOnly = lines.filter((l: string) => !l.startsWith("\u2014 ") || l.startsWith(`\u2014 ${ORIGIN} `)).join("\n");
+    let note = operatorOnly;
+    for (const [i, t] of times.entries()) note = await cosign(note, parseSignerKey(members[i]!.signerKey).seed, members[i]!.name, t);
+    r.checkpoint = note;
+    return r;
+  }
+
+  it("reports the interval proven: from the entry's signed time to when a quorum had cosigned", async () => {
+    const sealedAt = T0 + 1;
+    const r = await verifyReceipt(await cosignedAt(chain.receipts[0]![0]!, [sealedAt + 50, sealedAt + 20]), trust, { document: documentOf(0, 0), now: NOW });
+    expect(r.interval).toEqual({ from: T0, by: sealedAt + 50 }); // quorum 2: the later of the two
+    expect(r.steps.find((s) => s.step === "time")?.status).toBe("ok");
+  });
+
+  it.each([
+    ["0 (1970)", 0],
+    ["2^53 - 1", Number.MAX_SAFE_INTEGER],
+    ["one second before the block was sealed", T0],
+    ["a day ahead of the verifier's clock", NOW + 86_400],
+  ])("does not count a cosignature dated %s; with too few left, COSIGNATURE_TIME_INVALID", async (_, t) => {
+    const bad = await cosignedAt(chain.receipts[0]![0]!, [t, t]);
+    const e = await expectFailure(bad, "COSIGNATURE_TIME_INVALID", "cosignatures");
+    expect(e.message).toContain(`m1.example at ${t}`);
+    // One good cosignature and one bad: still not a quorum of two.
+    await expectFailure(await cosignedAt(chain.receipts[0]![0]!, [T0 + 30, t]), "COSIGNATURE_TIME_INVALID", "cosignatures");
+  });
+
+  it("accepts a cosignature a little ahead of the verifier's clock (within the skew), and not beyond a stated one", async () => {
+    const r = await cosignedAt(chain.receipts[0]![0]!, [NOW + 200, NOW + 200]);
+    await verifyReceipt(r, trust, { noDocument: true, now: NOW });
+    await expect(verifyReceipt(r, trust, { noDocument: true, now: NOW, maxSkewSeconds: 60 })).rejects.toMatchObject({ code: "COSIGNATURE_TIME_INVALID" });
+  });
+
+  it("refuses an entry dated after its block was sealed plus the window (a block 'sealed' in 2001 holding an entry of 2025)", async () => {
+    const signer = noteSigner(client.signerKey);
+    const entry = await signSubmission({ origin: ORIGIN, digest: sha256(documentOf(9, 0)), time: 1_750_000_000 }, signer);
+    const header = formatBlockHeader({ origin: ORIGIN, height: 0, prevHash: new Uint8Array(32), size: 1, root: merkleRoot([leafHash(utf8(entry))]), sealedAt: 1_000_000_000 });
+    const checkpoint = await signedCheckpoint(1, merkleRoot([blockHash(header)]));
+    const receipt = buildReceipt({ entry, block: header, inclusion: { index: 0, size: 1, path: [] }, history: { index: 0, size: 1, path: [] }, checkpoint, client: client.verifierKey });
+    await expectFailure(receipt, "ENTRY_AFTER_SEAL", "time", { document: documentOf(9, 0) });
+    // Within the window it passes; beyond a tighter window it does not.
+    const ok = await verifyReceipt(chain.receipts[0]![0]!, trust, { document: documentOf(0, 0), now: NOW, timeWindowSeconds: 0 });
+    expect(ok.interval.from).toBe(T0);
   });
 });

@@ -68,7 +68,7 @@ describe("anchor → seal → receipt → offline verification", () => {
     expect(res.status).toBe(200);
     const receipt = await res.json();
     expect(receipt.entry).toBe(note);
-    const verified = await verifyReceipt(receipt, t, { document: doc, clientKeys: [client.verifierKey] });
+    const verified = await verifyReceipt(receipt, t, { document: doc, clientKeys: [client.verifierKey], now: cluster.clock.now() });
     expect(verified.cosigners.length).toBeGreaterThanOrEqual(2);
 
     const status2 = await (await cluster.request(`/v1/anchors/${body.id}`)).json();
@@ -221,7 +221,7 @@ describe("clients and admin", () => {
     expect(after.status).toBe(403);
     expect(after.body.error.code).toBe("CLIENT_REVOKED");
     const receipt = await (await cluster.request(`/v1/anchors/${body.id}/receipt`)).json();
-    await verifyReceipt(receipt, await trust(), { document: doc });
+    await verifyReceipt(receipt, await trust(), { document: doc, now: cluster.clock.now() });
     expect((await cluster.request("/v1/admin/clients/nobody", { method: "DELETE", admin: true })).status).toBe(404);
   });
 });

@@ -52,7 +52,7 @@ async function checkEverything(c: Cluster, acknowledged: readonly string[]) {
   for (const id of acknowledged) {
     const res = await c.request(`/v1/anchors/${id}/receipt`);
     expect(res.status, `receipt of ${id}`).toBe(200);
-    await verifyReceipt(await res.json(), trust, { noDocument: true });
+    await verifyReceipt(await res.json(), trust, { noDocument: true, now: c.clock.now() });
   }
   const head = await c.primary.head();
   const audits = { origin: ORIGIN, operatorKeys: [operatorVerifierKey()], now: c.clock.now() };
@@ -257,7 +257,7 @@ describe("a member that lies, and a client that sends its witness garbage", () =
         expect(m3.answer.status).not.toBe("cosigned");
         expect(m3.answer.message).toMatch(message);
         const trust = await (await c.request("/v1/trust")).json();
-        for (const id of ids) expect([...(await verifyReceipt(await (await c.request(`/v1/anchors/${id}/receipt`)).json(), trust, { noDocument: true })).cosigners].sort()).toEqual(["m1.test", "m2.test"]);
+        for (const id of ids) expect([...(await verifyReceipt(await (await c.request(`/v1/anchors/${id}/receipt`)).json(), trust, { noDocument: true, now: c.clock.now() })).cosigners].sort()).toEqual(["m1.test", "m2.test"]);
       } finally {
         await fake.close();
       }

@@ -813,12 +813,12 @@ describe("evidence, and what it takes to clear it", () => {
       });
     };
 
-    await expect(verifyReceipt(receiptOf(forged, 3, 0, cp4), trust, { noDocument: true })).rejects.toMatchObject({ code: "QUORUM_NOT_MET", step: "cosignatures" });
+    await expect(verifyReceipt(receiptOf(forged, 3, 0, cp4), trust, { noDocument: true, now: w.clock.now() })).rejects.toMatchObject({ code: "QUORUM_NOT_MET", step: "cosignatures" });
     // The members' real cosignatures, lifted from the honest checkpoint, do not verify over the forged one.
     const lines = (await Promise.all(w.members.map((m) => m.cosigned()))).map((n) => n!.slice(w.cp3.length));
-    await expect(verifyReceipt(receiptOf(forged, 3, 0, cp4 + lines.join("")), trust, { noDocument: true })).rejects.toMatchObject({ code: "QUORUM_NOT_MET" });
+    await expect(verifyReceipt(receiptOf(forged, 3, 0, cp4 + lines.join("")), trust, { noDocument: true, now: w.clock.now() })).rejects.toMatchObject({ code: "QUORUM_NOT_MET" });
     // The same receipt built from the honest chain, with those cosignatures where they belong, verifies.
-    const verified = await verifyReceipt(receiptOf(w.chain, 2, 1, w.cp3 + lines.join("")), trust, { noDocument: true });
+    const verified = await verifyReceipt(receiptOf(w.chain, 2, 1, w.cp3 + lines.join("")), trust, { noDocument: true, now: w.clock.now() });
     expect([...verified.cosigners].sort()).toEqual(["w1.test", "w2.test", "w3.test"]);
   });
 });

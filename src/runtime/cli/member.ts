@@ -58,8 +58,9 @@ export async function member(args: string[], io: Io): Promise<number> {
   const s = await running.witness.status();
   io.err(`witness ${s.name} serving at ${running.url}\n  follows ${s.origin} at ${s.log}\n  key ${s.key}${running.keyCreated ? " (new)" : ""}`);
   await new Promise<void>((done) => {
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
+    // `on`, not `once`: a relayed second Ctrl-C must not find the default action back mid-close.
+    process.on("SIGINT", done);
+    process.on("SIGTERM", done);
   });
   await running.close();
   return EXIT.OK;

@@ -40,7 +40,7 @@ checkpoint is signed by the operator and cosigned by a quorum of members.
 Exit status: 0 the receipt verifies, 1 it does not (the failing step and its
 code are printed), 2 usage errors.`;
 
-const STEPS: readonly StepName[] = ["receipt", "digest", "entry-signature", "inclusion", "history", "checkpoint-signature", "cosignatures"];
+const STEPS: readonly StepName[] = ["receipt", "digest", "entry-signature", "inclusion", "history", "checkpoint-signature", "cosignatures", "time"];
 
 export async function verify(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -106,6 +106,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
       `  sealed at:    ${isoTime(result.sealedAt)}`,
       `  checkpoint:   ${result.checkpointSize} blocks`,
       `  cosigners:    ${result.cosigners.length > 0 ? result.cosigners.join(", ") : "none"} (quorum ${trust.quorum})`,
+      `  proven:       the ${digest === undefined ? "digest" : "document"} existed by ${isoTime(result.interval.by)}, when a quorum of members had cosigned; the client dated it ${isoTime(result.interval.from)}`,
     ].join("\n"),
   );
   return EXIT.OK;
