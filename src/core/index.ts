@@ -77,7 +77,7 @@ export {
 } from "./witness-protocol.js";
 export { formatPromise, parsePromise, signPromise, openPromise, type AnchorPromise } from "./promise.js";
 export { formatBlockHeader, parseBlockHeader, blockHash, checkChainLink, ZERO_HASH_HEX, type BlockHeader } from "./block.js";
-export { parseTrust, majority, TRUST_VERSION, type Trust, type TrustMember } from "./trust.js";
+export { parseTrust, majority, trustFingerprint, TRUST_VERSION, type Trust, type TrustMember } from "./trust.js";
 export { buildReceipt, parseReceipt, RECEIPT_VERSION, type Receipt, type ReceiptJson, type Proof } from "./receipt.js";
 export {
   verifyReceipt,

@@ -15,7 +15,8 @@
  *     "members": [{ "name": "...", "key": "<vkey, type 0x04>" }],
  *     "quorum": 2 }
  */
-import { toHex } from "./bytes.js";
+import { toHex, utf8 } from "./bytes.js";
+import { sha256 } from "./hash.js";
 import { CairnError, check } from "./errors.js";
 import { isObject, jsonInput } from "./json.js";
 import { KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseVerifierKey } from "./keys.js";
@@ -97,4 +98,15 @@ function parseKey(key: unknown, what: string) {
   } catch (cause) {
     throw new CairnError("BAD_TRUST", `${what} is not a valid verifier key`, { cause });
   }
+}
+
+/**
+ * A trust document's fingerprint: SHA-256, in hex, of its canonical JSON
+ * (the fields in the order of FORMATS.md §8, no whitespace: what
+ * `JSON.stringify(parseTrust(doc))` writes). Two documents that say the same
+ * thing have the same fingerprint however they were spaced or ordered, so a
+ * person can compare it read aloud or over another channel.
+ */
+export function trustFingerprint(trust: unknown): string {
+  return toHex(sha256(utf8(JSON.stringify(parseTrust(trust)))));
 }

@@ -13,6 +13,7 @@ import { keygen, usage as keygenUsage } from "./cli/keygen.js";
 import { member, usage as memberUsage } from "./cli/member.js";
 import { receipt, usage as receiptUsage } from "./cli/receipt.js";
 import { verify, usage as verifyUsage } from "./cli/verify.js";
+import { trust, usage as trustUsage } from "./cli/trust-cmd.js";
 import { installNodeEd25519 } from "./node-ed25519.js";
 
 interface Command {
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   anchor: { summary: "anchor files or digests; --wait writes verified receipts", usage: anchorUsage, run: anchor },
   receipt: { summary: "fetch the receipt of an entry id", usage: receiptUsage, run: receipt },
   verify: { summary: "verify a receipt offline against a document", usage: verifyUsage, run: verify },
+  trust: { summary: "pin a log's trust document (add, list, remove), shown by fingerprint", usage: trustUsage, run: trust },
   audit: { summary: "re-verify replica databases from block 0", usage: auditUsage, run: audit },
   member: { summary: "run a member's witness (verify, replicate, cosign); status; resume", usage: memberUsage, run: member },
 };

@@ -12,7 +12,10 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../../src/core/keys.js";
+import { generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../../src/core/keys.js";
+import { sha256 } from "../../src/core/hash.js";
+import { utf8 } from "../../src/core/bytes.js";
+import { trustFingerprint } from "../../src/core/trust.js";
 import { ReceiptVerifier } from "../../src/core/verify-receipt.js";
 import { startNode, type RunningNode } from "../../src/runtime/node.js";
 import { silentLogger } from "../../src/service/log.js";
@@ -33,7 +36,8 @@ interface Run {
 function cairn(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
   // Nothing of the caller's own Cairn settings may leak in.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CAIRN_")));
-  Object.assign(env, { CAIRN_SERVER: node.url, CAIRN_DATA_DIR: dataDir, NO_COLOR: "1" }, options.env);
+  // The user's trust store lives under this suite's root, never the real ~/.config.
+  Object.assign(env, { CAIRN_SERVER: node.url, CAIRN_DATA_DIR: dataDir, NO_COLOR: "1", XDG_CONFIG_HOME: path.join(root, "config") }, options.env);
   return new Promise((done) => {
     execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? root, env, timeout: 40_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
@@ -159,6 +163,47 @@ describe("cairn CLI", () => {
     expect(alone.stdout).toContain(`NOT CHECKED`);
     const both = await cairn(["verify", "--no-document", "--digest", digest, `${digest}.cairn.json`], { cwd });
     expect(both.code).toBe(2);
+  });
+
+  it("trust: pins a document by origin with its fingerprint; verify prefers it to a trust file lying beside the receipt", async () => {
+    const cwd = workDir("pinning");
+    fs.writeFileSync(path.join(cwd, "lease.txt"), "a lease\n");
+    expect((await cairn(["anchor", "lease.txt", "--wait"], { cwd })).code).toBe(0);
+    const genuine = node.services.ctx.trust;
+    const fingerprint = trustFingerprint(genuine);
+    fs.writeFileSync(path.join(cwd, "genuine-trust.json"), JSON.stringify(genuine));
+
+    // A wrong fingerprint pins nothing; the right one pins the server's document.
+    const wrong = await cairn(["trust", "add", "--from", node.url, "--fingerprint", "ab".repeat(32)], { cwd });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`has fingerprint ${fingerprint}`);
+    expect(wrong.stderr).toContain("not pinned");
+    expect((await cairn(["trust", "add", "--from", node.url], { cwd })).code).toBe(2);
+    const fromUrl = await cairn(["trust", "add", "--from", node.url, "--fingerprint", fingerprint.toUpperCase()], { cwd });
+    expect(fromUrl.code).toBe(0);
+    expect(fromUrl.stdout).toContain(`fingerprint ${fingerprint}`);
+    const added = await cairn(["trust", "add", "genuine-trust.json"], { cwd });
+    expect(added.stdout).toContain(`Pinned ${genuine.origin}`);
+    expect((await cairn(["trust", "list"], { cwd })).stdout).toContain(`${genuine.origin}  ${fingerprint}`);
+
+    // An attacker's trust file beside the receipt (same origin and member names, its own keys) is not what verify uses.
+    const attacker = { ...genuine, operatorKeys: [generateKeyPair(genuine.origin, sha256(utf8("attacker"))).verifierKey], members: genuine.members.map((m, i) => ({ name: m.name, key: generateKeyPair(m.name, sha256(utf8(`attacker ${i}`)), KEY_TYPE_COSIGNATURE_V1).verifierKey })) };
+    fs.writeFileSync(path.join(cwd, "cairn-trust.json"), JSON.stringify(attacker));
+    const verified = await cairn(["verify", "lease.txt", "lease.txt.cairn.json"], { cwd });
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain(`Trust: pinned for ${genuine.origin}`);
+    expect(verified.stdout).toContain(`fingerprint ${fingerprint}`);
+
+    // A hollow document is refused with its code; nothing is pinned for it.
+    fs.writeFileSync(path.join(cwd, "hollow.json"), JSON.stringify({ ...genuine, origin: "hollow.example/log", operatorKeys: [generateKeyPair("hollow.example/log", sha256(utf8("h"))).verifierKey], members: [], quorum: 0 }));
+    const hollow = await cairn(["trust", "add", "hollow.json"], { cwd });
+    expect(hollow.code).toBe(1);
+    expect(hollow.stderr).toContain("lists no members");
+    expect((await cairn(["trust", "list"], { cwd })).stdout).not.toContain("hollow.example");
+
+    expect((await cairn(["trust", "remove", genuine.origin], { cwd })).code).toBe(0);
+    expect((await cairn(["trust", "remove", genuine.origin], { cwd })).code).toBe(1);
+    expect((await cairn(["trust", "list"], { cwd })).stdout).toBe("");
   });
 
   it("keygen writes a 0600 signer key and prints the verifier key; a registered key anchors", async () => {

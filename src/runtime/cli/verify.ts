@@ -15,6 +15,10 @@ import { ReceiptVerifier, stepsOf, type ReceiptVerification, type StepName, type
 import { CliError, display, EXIT, fileExists, hashFile, hex64, isoTime, serverUrl, usageError, type Io } from "./common.js";
 import { ServerClient } from "./http.js";
 import { describeTrust, fetchTrust, pinnedTrustPath, readTrustFile } from "./trust.js";
+import { pinnedTrust } from "./trust-store.js";
+import { trustFingerprint } from "../../core/trust.js";
+import { parseReceipt } from "../../core/receipt.js";
+import { parseEntry } from "../../core/submission.js";
 
 export const usage = `Usage: cairn verify FILE RECEIPT [options]
        cairn verify --digest HEX RECEIPT [options]
@@ -73,11 +77,11 @@ export async function verify(args: string[], io: Io): Promise<number> {
     throw new CliError(`cannot read the receipt ${display(io, receiptPath)}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
   const digest = noDocument ? undefined : documentPath === undefined ? hex64(values.digest!, "--digest", "verify") : await hashFile(io, documentPath);
-  const { trust, source } = await loadTrust(io, values.trust, values.server);
+  const { trust, source } = await loadTrust(io, values.trust, values.server, receiptOrigin(receiptText));
 
   const subject = digest === undefined ? "NO DOCUMENT (--no-document: the digest will not be checked)" : documentPath === undefined ? `digest ${digest}` : `${display(io, documentPath)} (sha256 ${digest})`;
   io.out(`Verifying ${display(io, receiptPath)} for ${subject}`);
-  io.out(`Trust: ${source} (${describeTrust(trust)})`);
+  io.out(`Trust: ${source} (${describeTrust(trust)}; fingerprint ${trustFingerprint(trust)})`);
 
   const verifier = new ReceiptVerifier(trust);
   let result: ReceiptVerification;
@@ -124,11 +128,24 @@ function printSteps(io: Io, done: readonly StepResult[], failure?: { step: StepN
   }
 }
 
-async function loadTrust(io: Io, trustFlag: string | undefined, serverFlag: string | undefined): Promise<{ trust: Trust; source: string }> {
+/** The origin a receipt claims, to find the trust pinned for it; undefined when it does not parse (the verifier says why). */
+function receiptOrigin(text: string): string | undefined {
+  try {
+    return parseEntry(parseReceipt(text).entry).submission.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+async function loadTrust(io: Io, trustFlag: string | undefined, serverFlag: string | undefined, origin: string | undefined): Promise<{ trust: Trust; source: string }> {
   if (trustFlag !== undefined) {
     const path = resolve(io.cwd, trustFlag);
     return { trust: await readTrustFile(io, path), source: display(io, path) };
   }
+  // What the user pinned for this origin comes before anything found next
+  // to the receipt or fetched from a server.
+  const pinnedForOrigin = origin === undefined || serverFlag !== undefined ? undefined : await pinnedTrust(io, origin);
+  if (pinnedForOrigin !== undefined) return { trust: pinnedForOrigin.trust, source: `pinned for ${origin} (${pinnedForOrigin.path})` };
   const pinned = pinnedTrustPath(io);
   if (serverFlag === undefined && fileExists(pinned)) return { trust: await readTrustFile(io, pinned), source: display(io, pinned) };
   const server = new ServerClient(serverUrl(io, serverFlag));
