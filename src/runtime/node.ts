@@ -3,9 +3,9 @@
  * timer that seals. `startNode` is what `npm start` runs and what the tests
  * start on 127.0.0.1 with a temporary data directory.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "../http/app.js";
 import { systemClock, type Clock } from "../service/clock.js";
@@ -120,7 +120,12 @@ async function startOperator(
   const primary = await openLibsqlStore(settingsOf(config.primary, "CAIRN_PRIMARY_URL"));
   const ctx = createContext({ config, primary, clock: options.clock ?? systemClock, log, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
-  if (dev !== undefined) await services.clients.register(dev.clientVerifierKey);
+  if (dev !== undefined) {
+    await services.clients.register(dev.clientVerifierKey);
+    // The dev log's trust document, for the CLI's dev path (cli/trust-source.ts),
+    // as the dev client key is: the witnesses made their keys on first run.
+    writeFileSync(join(dev.dir, "trust.json"), JSON.stringify(ctx.trust, null, 2) + "\n");
+  }
 
   const sealThread = inThread
     ? undefined

@@ -92,13 +92,14 @@ describe("cairn CLI", () => {
     const [submitted, sealed] = anchored.stdout.trim().split("\n");
     expect(submitted).toMatch(/^[0-9a-f]{64} {2}pending {2}deed\.txt$/);
     expect(sealed).toMatch(/^[0-9a-f]{64} {2}sealed in block \d+ at .*Z, receipt verified → \.\/deed\.txt\.cairn\.json$/);
-    expect(anchored.stderr).toContain("cairn-trust.json");
+    expect(anchored.stderr).toContain("the embedded default's dev trust");
+    expect(fs.existsSync(path.join(cwd, "cairn-trust.json"))).toBe(false); // nothing pinned behind the user's back
 
-    // FILE.cairn.json is exactly a cairn-receipt/v1; the trust document is saved beside it.
+    // FILE.cairn.json is exactly a cairn-receipt/v1; the dev trust is the one npm start wrote into its data dir.
     const receipt = JSON.parse(fs.readFileSync(path.join(cwd, "deed.txt.cairn.json"), "utf8"));
     expect(receipt.version).toBe("cairn-receipt/v1");
     expect(Object.keys(receipt).sort()).toEqual(["block", "checkpoint", "client", "entry", "history", "inclusion", "version"]);
-    const trust = JSON.parse(fs.readFileSync(path.join(cwd, "cairn-trust.json"), "utf8"));
+    const trust = JSON.parse(fs.readFileSync(path.join(dataDir, "trust.json"), "utf8"));
     expect(trust).toEqual(node.services.ctx.trust);
 
     const verified = await cairn(["verify", "deed.txt", "deed.txt.cairn.json"], { cwd });
@@ -136,7 +137,7 @@ describe("cairn CLI", () => {
     expect(lines.filter((l) => / {2}pending {2}doc-/.test(l) || / {2}sealed {2}doc-/.test(l))).toHaveLength(25);
     expect(lines.filter((l) => l.includes("receipt verified"))).toHaveLength(25);
 
-    const verifier = new ReceiptVerifier(JSON.parse(fs.readFileSync(path.join(cwd, "cairn-trust.json"), "utf8")));
+    const verifier = new ReceiptVerifier(JSON.parse(fs.readFileSync(path.join(dataDir, "trust.json"), "utf8")));
     for (const f of files) {
       const receipt = fs.readFileSync(path.join(cwd, `${f}.cairn.json`), "utf8");
       await verifier.verify(receipt, { document: fs.readFileSync(path.join(cwd, f)) });
@@ -204,6 +205,33 @@ describe("cairn CLI", () => {
     expect((await cairn(["trust", "remove", genuine.origin], { cwd })).code).toBe(0);
     expect((await cairn(["trust", "remove", genuine.origin], { cwd })).code).toBe(1);
     expect((await cairn(["trust", "list"], { cwd })).stdout).toBe("");
+  });
+
+  it("with no trust pinned for a log, verify refuses (never a trust file beside the receipt, never the server's) and anchor --wait pins nothing", async () => {
+    const cwd = workDir("unpinned");
+    const elsewhere = path.join(root, "no-dev-data"); // a data dir without npm start's dev trust
+    fs.mkdirSync(elsewhere, { recursive: true });
+    const env = { CAIRN_DATA_DIR: elsewhere, CAIRN_CLIENT_KEY: path.join(dataDir, "client.key") };
+    fs.writeFileSync(path.join(cwd, "will.txt"), "a will\n");
+    const anchored = await cairn(["anchor", "will.txt", "--wait"], { cwd, env });
+    expect(anchored.code).toBe(0);
+    expect(anchored.stdout).toContain("checked against the server's own trust only (none pinned)");
+    expect(anchored.stderr).toContain(`no trust document is pinned for ${node.services.ctx.config.origin}`);
+    expect(anchored.stderr).toContain(`fingerprint ${trustFingerprint(node.services.ctx.trust)}`);
+    expect(fs.readdirSync(cwd).sort()).toEqual(["will.txt", "will.txt.cairn.json"]);
+
+    // A forged trust file beside the receipt, and a server that would hand out anything: neither is consulted.
+    fs.writeFileSync(path.join(cwd, "cairn-trust.json"), JSON.stringify(node.services.ctx.trust));
+    const refused = await cairn(["verify", "will.txt", "will.txt.cairn.json"], { cwd, env: { ...env, CAIRN_SERVER: "http://127.0.0.1:9" } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`no trust document is pinned for ${node.services.ctx.config.origin}`);
+    expect(refused.stderr).toContain("cairn trust add");
+    expect(refused.stdout).not.toContain("OK");
+    // Named explicitly, a file is used, and said so.
+    const explicit = await cairn(["verify", "will.txt", "will.txt.cairn.json", "--trust", "cairn-trust.json"], { cwd, env });
+    expect(explicit.code).toBe(0);
+    expect(explicit.stdout).toContain("(--trust)");
+    expect((await cairn(["verify", "--server", node.url, "will.txt", "will.txt.cairn.json"], { cwd, env })).code).toBe(2);
   });
 
   it("keygen writes a 0600 signer key and prints the verifier key; a registered key anchors", async () => {

@@ -33,7 +33,9 @@ import {
 } from "./common.js";
 import { errorOf, HttpError, ServerClient } from "./http.js";
 import { Progress } from "./progress.js";
-import { describeTrust, fetchTrust, pinnedTrustPath, readTrustFile, sameTrust, trustDifference } from "./trust.js";
+import { fetchTrust, sameTrust, trustDifference } from "./trust.js";
+import { howToPin, trustFor } from "./trust-source.js";
+import { trustFingerprint } from "../../core/trust.js";
 
 export const usage = `Usage: cairn anchor FILE... [options]
        cairn anchor --digest HEX [--digest HEX...] [options]
@@ -42,10 +44,11 @@ Hashes each FILE with SHA-256 on this machine (the document is never sent),
 signs a cairn/submission/v1 with the client key and submits it. Prints one
 line per item: entry id, status, and the file or digest.
 
-  --wait             wait for each receipt, verify it offline and write it
-                     to FILE.cairn.json (HEX.cairn.json for --digest); the
-                     server's trust document is saved as ./cairn-trust.json
-                     the first time and used from then on
+  --wait             wait for each receipt, verify it offline against the
+                     trust pinned for the log (\`cairn trust add\`; the dev
+                     trust of \`npm start\` for its dev log) and write it to
+                     FILE.cairn.json (HEX.cairn.json for --digest). The
+                     server's own trust document is never pinned for you.
   --timeout SECONDS  how long --wait waits (default 30)
   --digest HEX       anchor a SHA-256 digest you computed (repeatable)
   --prev ID          entry id of the anchor of the previous version of the
@@ -129,7 +132,7 @@ export async function anchor(args: string[], io: Io): Promise<number> {
   }
   if (accepted.length === 0) return EXIT.FAILED;
 
-  const trust = await verificationTrust(io, serverTrust);
+  const trust = await verificationTrust(io, server, serverTrust);
   const outcome = await waitForReceipts(io, server, accepted, trust, clientKey, timeoutMs, many);
   if (failures + outcome.failed > 0) return EXIT.FAILED;
   return outcome.pending > 0 ? EXIT.PENDING : EXIT.OK;
@@ -230,25 +233,34 @@ function accept(item: Item, body: unknown): void {
 // ---------------------------------------------------------------------------
 // Waiting for receipts.
 
-/** The pinned ./cairn-trust.json when present (warning if the server's differs), else the server's. */
-async function verificationTrust(io: Io, serverTrust: Trust): Promise<{ trust: Trust; save?: string }> {
-  const pinned = pinnedTrustPath(io);
-  if (!fileExists(pinned)) return { trust: serverTrust, save: pinned };
-  const trust = await readTrustFile(io, pinned);
-  if (!sameTrust(trust, serverTrust)) {
+/**
+ * The trust to verify the new receipts against: the one the user pinned for
+ * the log (or the dev trust of the embedded default); a server's document
+ * that differs from it is reported, never adopted. With none pinned, the
+ * receipts are checked against the server's own document, which proves only
+ * that the server is consistent with itself, and the output says so.
+ */
+async function verificationTrust(io: Io, server: ServerClient, serverTrust: Trust): Promise<{ trust: Trust; pinned: boolean }> {
+  const chosen = await trustFor(io, serverTrust.origin);
+  if (chosen === undefined) {
+    io.err(`warning: ${howToPin(serverTrust.origin, { url: server.url, fingerprint: trustFingerprint(serverTrust) })}\n  Until then, receipts are checked only against the server's own trust document, which a lying server would forge too.`);
+    return { trust: serverTrust, pinned: false };
+  }
+  if (!sameTrust(chosen.trust, serverTrust)) {
     io.err(
-      `warning: the server's trust document differs from the pinned ${display(io, pinned)} (${trustDifference(serverTrust, trust)}).\n` +
-        `  Receipts are verified against the pinned one. If the server's keys legitimately changed (e.g. a new dev data dir), delete ${display(io, pinned)}.`,
+      `warning: the server's trust document (fingerprint ${trustFingerprint(serverTrust)}) differs from ${chosen.source} (fingerprint ${chosen.fingerprint}): ${trustDifference(serverTrust, chosen.trust)}.\n` +
+        "  Receipts are verified against yours. If the consortium legitimately changed its keys, pin its new document with `cairn trust add`.",
     );
   }
-  return { trust };
+  io.err(`Trust: ${chosen.source}, fingerprint ${chosen.fingerprint}`);
+  return { trust: chosen.trust, pinned: true };
 }
 
 async function waitForReceipts(
   io: Io,
   server: ServerClient,
   items: Item[],
-  { trust, save }: { trust: Trust; save?: string },
+  { trust, pinned }: { trust: Trust; pinned: boolean },
   clientKey: string,
   timeoutMs: number,
   many: boolean,
@@ -259,7 +271,6 @@ async function waitForReceipts(
   const order = new Map(items.map((item, i) => [item, i]));
   let pending = items.slice();
   let failed = 0;
-  let trustSaved = save === undefined;
 
   const settle = async (item: Item, receipt: unknown) => {
     progress.tick();
@@ -272,13 +283,9 @@ async function waitForReceipts(
       io.err(`error  the receipt of ${item.label} (${item.id}) does not verify, not written: ${why}`);
       return;
     }
-    if (!trustSaved) {
-      trustSaved = true;
-      await writeOrFail(io, save!, trust);
-      io.err(`Saved the server's trust document (${describeTrust(trust)}) to ${display(io, save!)}; \`cairn verify\` uses it. Check it out of band once: it is what makes receipts trustworthy.`);
-    }
     await writeOrFail(io, item.out, receipt);
-    progress.out(`${item.id}  sealed in block ${result.blockHeight} at ${isoTime(result.sealedAt)}, receipt verified → ${display(io, item.out)}`);
+    const checked = pinned ? "receipt verified" : "receipt checked against the server's own trust only (none pinned)";
+    progress.out(`${item.id}  sealed in block ${result.blockHeight} at ${isoTime(result.sealedAt)}, ${checked} → ${display(io, item.out)}`);
   };
 
   while (pending.length > 0) {

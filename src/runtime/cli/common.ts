@@ -21,7 +21,6 @@ export const EXIT = {
 } as const;
 
 export const DEFAULT_SERVER = "http://127.0.0.1:8787";
-export const TRUST_FILE = "cairn-trust.json";
 
 /** An error meant for the person at the terminal: the message says what went wrong and what to do. */
 export class CliError extends Error {

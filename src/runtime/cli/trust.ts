@@ -1,20 +1,14 @@
 /**
- * The trust document (FORMATS.md §8) on the client side: read a pinned file
- * (`./cairn-trust.json` by default), fetch the server's from GET /v1/trust,
- * and tell whether two say the same thing. Verification should rest on a
- * pinned copy obtained once; fetching it from the server being checked is a
- * convenience that the commands flag with a warning.
+ * The trust document (FORMATS.md §8) on the client side: read one from a
+ * file, fetch the server's from GET /v1/trust (to compare, or to pin when
+ * its fingerprint is the expected one), and tell whether two say the same
+ * thing. Which document a receipt is checked against is ./trust-source.ts's.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { isCairnError } from "../../core/errors.js";
 import { parseTrust, type Trust } from "../../core/trust.js";
-import { CliError, display, TRUST_FILE, type Io } from "./common.js";
+import { CliError, display, type Io } from "./common.js";
 import type { ServerClient } from "./http.js";
-
-export function pinnedTrustPath(io: Io): string {
-  return join(io.cwd, TRUST_FILE);
-}
 
 export async function readTrustFile(io: Io, path: string): Promise<Trust> {
   let text: string;

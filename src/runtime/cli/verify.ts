@@ -1,8 +1,8 @@
 /**
  * `cairn verify FILE RECEIPT`: offline receipt verification (FORMATS.md §9)
  * with core's ReceiptVerifier. The document is hashed here; the trust
- * document comes from a pinned file, and from the server only when asked
- * or when there is no pinned copy (with a warning). Every step is printed.
+ * document is the one the user chose or pinned (./trust-source.ts), never
+ * one fetched from the network. Every step is printed.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -10,13 +10,10 @@ import { parseArgs } from "node:util";
 import { fromHex } from "../../core/bytes.js";
 import { isCairnError } from "../../core/errors.js";
 import { parseVerifierKey } from "../../core/keys.js";
-import type { Trust } from "../../core/trust.js";
 import { ReceiptVerifier, stepsOf, type ReceiptVerification, type StepName, type StepResult } from "../../core/verify-receipt.js";
-import { CliError, display, EXIT, fileExists, hashFile, hex64, isoTime, serverUrl, usageError, type Io } from "./common.js";
-import { ServerClient } from "./http.js";
-import { describeTrust, fetchTrust, pinnedTrustPath, readTrustFile } from "./trust.js";
-import { pinnedTrust } from "./trust-store.js";
-import { trustFingerprint } from "../../core/trust.js";
+import { CliError, display, EXIT, fileExists, hashFile, hex64, isoTime, usageError, type Io } from "./common.js";
+import { describeTrust } from "./trust.js";
+import { howToPin, trustFor } from "./trust-source.js";
 import { parseReceipt } from "../../core/receipt.js";
 import { parseEntry } from "../../core/submission.js";
 
@@ -29,10 +26,10 @@ proves FILE was anchored: the document's SHA-256 matches the entry, the client
 signed it, the entry is in the block, the block is in the checkpoint, and the
 checkpoint is signed by the operator and cosigned by a quorum of members.
 
-  --trust FILE        the trust document to check against (default
-                      ./cairn-trust.json, saved by \`cairn anchor --wait\`)
-  --server URL        fetch the trust document from this server instead
-                      (a pinned copy obtained out of band is better)
+  --trust FILE        check against this trust document (default: the one
+                      pinned for the receipt's origin with \`cairn trust add\`;
+                      for the dev log of \`npm start\`, its data dir's
+                      trust.json). Trust is never fetched from a server.
   --client-key VKEY   require the entry to be signed by this client verifier
                       key (or a file holding one); repeatable. Without it the
                       key carried in the receipt is used.
@@ -51,7 +48,6 @@ export async function verify(args: string[], io: Io): Promise<number> {
     args,
     options: {
       trust: { type: "string" },
-      server: { type: "string" },
       "client-key": { type: "string", multiple: true },
       digest: { type: "string" },
       "no-document": { type: "boolean" },
@@ -60,7 +56,6 @@ export async function verify(args: string[], io: Io): Promise<number> {
   });
   const noDocument = values["no-document"] === true;
   if (noDocument && values.digest !== undefined) throw usageError("give either --digest HEX or --no-document, not both", "verify");
-  if (values.trust !== undefined && values.server !== undefined) throw usageError("give either --trust FILE or --server URL, not both", "verify");
   const byFile = values.digest === undefined && !noDocument;
   const wanted = byFile ? 2 : 1;
   if (positionals.length !== wanted) {
@@ -77,11 +72,18 @@ export async function verify(args: string[], io: Io): Promise<number> {
     throw new CliError(`cannot read the receipt ${display(io, receiptPath)}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
   const digest = noDocument ? undefined : documentPath === undefined ? hex64(values.digest!, "--digest", "verify") : await hashFile(io, documentPath);
-  const { trust, source } = await loadTrust(io, values.trust, values.server, receiptOrigin(receiptText));
+  const origin = receiptOrigin(receiptText);
+  const chosen = await trustFor(io, origin, values.trust);
+  if (chosen === undefined) {
+    // Without a parsable origin there is nothing to look up; the receipt step reports what is wrong with it.
+    if (origin !== undefined) throw new CliError(howToPin(origin));
+    throw new CliError(`${display(io, receiptPath)} is not a receipt this can verify (no origin could be read); give --trust FILE to see every step`);
+  }
+  const { trust, source } = chosen;
 
   const subject = digest === undefined ? "NO DOCUMENT (--no-document: the digest will not be checked)" : documentPath === undefined ? `digest ${digest}` : `${display(io, documentPath)} (sha256 ${digest})`;
   io.out(`Verifying ${display(io, receiptPath)} for ${subject}`);
-  io.out(`Trust: ${source} (${describeTrust(trust)}; fingerprint ${trustFingerprint(trust)})`);
+  io.out(`Trust: ${source} (${describeTrust(trust)}; fingerprint ${chosen.fingerprint})`);
 
   const verifier = new ReceiptVerifier(trust);
   let result: ReceiptVerification;
@@ -135,27 +137,6 @@ function receiptOrigin(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function loadTrust(io: Io, trustFlag: string | undefined, serverFlag: string | undefined, origin: string | undefined): Promise<{ trust: Trust; source: string }> {
-  if (trustFlag !== undefined) {
-    const path = resolve(io.cwd, trustFlag);
-    return { trust: await readTrustFile(io, path), source: display(io, path) };
-  }
-  // What the user pinned for this origin comes before anything found next
-  // to the receipt or fetched from a server.
-  const pinnedForOrigin = origin === undefined || serverFlag !== undefined ? undefined : await pinnedTrust(io, origin);
-  if (pinnedForOrigin !== undefined) return { trust: pinnedForOrigin.trust, source: `pinned for ${origin} (${pinnedForOrigin.path})` };
-  const pinned = pinnedTrustPath(io);
-  if (serverFlag === undefined && fileExists(pinned)) return { trust: await readTrustFile(io, pinned), source: display(io, pinned) };
-  const server = new ServerClient(serverUrl(io, serverFlag));
-  const trust = await fetchTrust(server);
-  io.err(
-    `warning: using the trust document fetched from ${server.url}/v1/trust${serverFlag === undefined ? ` (no ${display(io, pinned)} here)` : ""}.\n` +
-      "  A pinned copy obtained out of band (--trust FILE, or ./cairn-trust.json from `cairn anchor --wait`) is better:\n" +
-      "  a server that forged a receipt could forge its trust document too.",
-  );
-  return { trust, source: `${server.url}/v1/trust` };
 }
 
 /** A verifier key given inline, or a file that holds one. */
