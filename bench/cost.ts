@@ -11,18 +11,16 @@
  * promise signature, and one verify per witness — timed with node:crypto on
  * one core.
  */
-import { spawn } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign, verify, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
-import { noteSigner, sha256, signSubmission, utf8, type NoteSigner } from "../src/core/index.js";
+import { noteSigner } from "../src/core/index.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
+import { signMany, startServerProcess } from "./fixtures.js";
 
-const root = new URL("..", import.meta.url);
 const TICK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
 /** utime + stime, in ms, of a process (all its threads) or of one thread (`/proc/<pid>/task/<tid>`). */
@@ -51,15 +49,6 @@ function processTree(rootPid: number): Map<number, string> {
   };
   visit(rootPid);
   return tree;
-}
-
-async function signMany(signer: NoteSigner, origin: string, n: number, tag: string): Promise<string[]> {
-  const time = Math.floor(Date.now() / 1000);
-  const out: string[] = [];
-  for (let i = 0; i < n; i += 256) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(256, n - i) }, (_, j) => signSubmission({ origin, digest: sha256(utf8(`${tag} ${i + j}`)), time }, signer)))));
-  }
-  return out;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,14 +117,10 @@ async function perEntry(ctx: SuiteContext, label: string, opts: { rate: number; 
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-cost-"));
   // BENCH_NODE_FLAGS: extra flags for the operator's node, to profile it
   // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", or "--perf-basic-prof" for perf).
-  const prof = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
-  const child = spawn(process.execPath, [...prof, "--import", "tsx", "bench/service-server.ts", dir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"] });
+  const server = await startServerProcess(dir, (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""));
+  const { child } = server;
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on("line", (l) => l.startsWith("{") && resolve(l));
-      child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
-    });
-    const url = new URL((JSON.parse(line) as { url: string }).url);
+    const url = new URL(server.url);
     const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
     const origin = (await getJson<{ origin: string }>(`${url.origin}/v1/trust`)).origin;
     const witnesses = (await getJson<{ members: { witness: string }[] }>(`${url.origin}/v1/consortium`)).members.map((m) => m.witness);

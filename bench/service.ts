@@ -12,14 +12,12 @@
  *    witness's verification throughput on one core and the bytes it pulls
  *    per entry.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
-import { createInterface } from "node:readline";
 import {
   ClientRegistry,
   formatBlockHeader,
@@ -31,7 +29,6 @@ import {
   noteSigner,
   sha256,
   signClientRecord,
-  signSubmission,
   toHex,
   utf8,
   verifyBlock,
@@ -42,33 +39,8 @@ import { silentLogger } from "../src/service/log.js";
 import type { NewPending } from "../src/store/types.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
 import { load } from "./load.js";
+import { signMany, startServerProcess } from "./fixtures.js";
 
-const root = new URL("..", import.meta.url);
-
-async function signMany(signer: NoteSigner, origin: string, n: number, tag: string): Promise<string[]> {
-  const time = Math.floor(Date.now() / 1000);
-  const out: string[] = [];
-  for (let i = 0; i < n; i += 256) {
-    const part = await Promise.all(
-      Array.from({ length: Math.min(256, n - i) }, (_, j) => signSubmission({ origin, digest: sha256(utf8(`${tag} ${i + j}`)), time }, signer)),
-    );
-    out.push(...part);
-  }
-  return out;
-}
-
-async function startServerProcess(dataDir: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/service-server.ts", dataDir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"] });
-  // The witnesses' log lines share its stdout; the server's own line is the first JSON object.
-  const line = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (l) => {
-      if (l.startsWith("{")) resolve(l);
-    });
-    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-  return { child, ...(JSON.parse(line) as { url: string; bareUrl: string }) };
-}
 
 async function http(ctx: SuiteContext) {
   ctx.section("HTTP on loopback (server in its own process; embedded default: 3 witness processes, synchronous=FULL, seal every 1 s)");

@@ -37,22 +37,14 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import { newMiniflare } from "../test/worker/miniflare.js";
-import { noteSigner, sha256, signSubmission, utf8, type NoteSigner } from "../src/core/index.js";
+import { noteSigner, utf8, type NoteSigner } from "../src/core/index.js";
 import { COMPATIBILITY_DATE, D1_DATABASES, makeWitnesses, ORIGIN, registerClient, settings, startWorkerd, type Workerd } from "../test/worker/harness.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
 import { load, type LoadResult } from "./load.js";
+import { signMany } from "./fixtures.js";
 
 const CONNECTIONS = 32;
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-
-async function signMany(signer: NoteSigner, origin: string, n: number, tag: string): Promise<string[]> {
-  const time = Math.floor(Date.now() / 1000);
-  const out: string[] = [];
-  for (let i = 0; i < n; i += 256) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(256, n - i) }, (_, j) => signSubmission({ origin, digest: sha256(utf8(`${tag} ${i + j}`)), time }, signer)))));
-  }
-  return out;
-}
 
 function line(label: string, r: LoadResult, unit = "req/s"): string {
   return `${label.padEnd(34)} ${formatRate(r.perSecond).padStart(7)} ${unit}, p50 ${formatMs(r.p50Ms)}, p99 ${formatMs(r.p99Ms)}  ${JSON.stringify(r.statuses)}`;

@@ -49,17 +49,18 @@ export function parseTrust(input: unknown): Trust {
   const { origin, operatorKeys, members, quorum } = doc;
   check(typeof origin === "string" && origin.length > 0, "BAD_TRUST", "trust origin must be a non-empty string");
   check(Array.isArray(operatorKeys) && operatorKeys.length > 0, "BAD_TRUST", "trust operatorKeys must be a non-empty array");
+  // One party's key counts once: a key seen again, under any name and in
+  // any role, would let one signer stand for two of the quorum.
+  const operatorPublicKeys = new Set<string>();
   for (const key of operatorKeys) {
     const vk = parseKey(key, "operator key");
     check(vk.type === KEY_TYPE_ED25519, "BAD_TRUST", "operator keys must be Ed25519 note keys (type 0x01)");
     check(vk.name === origin, "BAD_TRUST", "operator keys must be named after the origin");
+    operatorPublicKeys.add(toHex(vk.publicKey));
   }
   check(Array.isArray(members), "BAD_TRUST", "trust members must be an array");
   const names = new Set<string>();
-  // One party's key counts once: a key seen again, under any name and in
-  // any role, would let one signer stand for two of the quorum.
-  const keyOwners = new Map<string, string>();
-  for (const key of operatorKeys as string[]) keyOwners.set(toHex(parseVerifierKey(key).publicKey), `the operator ${origin}`);
+  const memberOfKey = new Map<string, string>();
   for (const m of members) {
     check(isObject(m) && typeof m.name === "string", "BAD_TRUST", "each member must have a name and a key");
     const vk = parseKey(m.key, `member ${m.name} key`);
@@ -67,12 +68,11 @@ export function parseTrust(input: unknown): Trust {
     check(vk.name === m.name, "BAD_TRUST", `member ${m.name} key must carry the member's name`);
     check(!names.has(m.name), "BAD_TRUST", `member ${m.name} is listed twice`);
     check(m.name !== origin, "TRUST_MEMBER_IS_OPERATOR", `member ${m.name} has the log's own name: the operator cannot witness itself`);
-    const owner = keyOwners.get(toHex(vk.publicKey));
-    if (owner !== undefined) {
-      check(!owner.startsWith("the operator"), "TRUST_MEMBER_IS_OPERATOR", `member ${m.name}'s public key is the operator's: the operator cannot witness itself`);
-      throw new CairnError("TRUST_DUPLICATE_KEY", `member ${m.name}'s public key is also listed for ${owner}: one key would count twice towards the quorum`);
-    }
-    keyOwners.set(toHex(vk.publicKey), `member ${m.name}`);
+    const publicKey = toHex(vk.publicKey);
+    check(!operatorPublicKeys.has(publicKey), "TRUST_MEMBER_IS_OPERATOR", `member ${m.name}'s public key is the operator's: the operator cannot witness itself`);
+    const other = memberOfKey.get(publicKey);
+    if (other !== undefined) throw new CairnError("TRUST_DUPLICATE_KEY", `member ${m.name}'s public key is also listed for member ${other}: one key would count twice towards the quorum`);
+    memberOfKey.set(publicKey, m.name);
     names.add(m.name);
   }
   // A consortium of nobody vouches for nothing: "0 of 0 cosigners" is not a quorum.

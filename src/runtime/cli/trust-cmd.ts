@@ -7,11 +7,10 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { isCairnError } from "../../core/errors.js";
-import { parseTrust, trustFingerprint, type Trust } from "../../core/trust.js";
+import { trustFingerprint, type Trust } from "../../core/trust.js";
 import { CliError, display, EXIT, usageError, type Io } from "./common.js";
 import { ServerClient } from "./http.js";
-import { describeTrust, readTrustFile } from "./trust.js";
+import { describeTrust, fetchTrust, readTrustFile } from "./trust.js";
 import { listPinned, pin, trustStoreDir, unpin } from "./trust-store.js";
 
 export const usage = `Usage: cairn trust add FILE
@@ -54,12 +53,7 @@ async function add(args: string[], io: Io): Promise<number> {
       throw usageError("--from needs --fingerprint HEX (64 hex digits): a document fetched over the network is pinned only if it is the one you were told of", "trust");
     }
     const server = new ServerClient(values.from.replace(/\/+$/, ""));
-    const { body } = await server.get("/v1/trust");
-    try {
-      doc = parseTrust(body);
-    } catch (e) {
-      throw new CliError(`the trust document from ${server.url}/v1/trust is refused: ${isCairnError(e) ? `${e.code}: ${e.message}` : String(e)}`);
-    }
+    doc = await fetchTrust(server);
     const got = trustFingerprint(doc);
     if (got !== wanted) {
       throw new CliError(`the trust document from ${server.url}/v1/trust has fingerprint ${got}, not ${wanted}: not pinned (${describeTrust(doc)})`);

@@ -1,0 +1,33 @@
+/**
+ * What the service benchmarks share: fresh signed submissions, and the
+ * embedded default as a server process of its own (bench/service-server.ts).
+ */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { sha256, signSubmission, utf8, type NoteSigner } from "../src/core/index.js";
+
+const root = new URL("..", import.meta.url);
+
+/** `n` distinct submissions signed now, 256 at a time. */
+export async function signMany(signer: NoteSigner, origin: string, n: number, tag: string): Promise<string[]> {
+  const time = Math.floor(Date.now() / 1000);
+  const out: string[] = [];
+  for (let i = 0; i < n; i += 256) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(256, n - i) }, (_, j) => signSubmission({ origin, digest: sha256(utf8(`${tag} ${i + j}`)), time }, signer)))));
+  }
+  return out;
+}
+
+/** Starts bench/service-server.ts on `dataDir` (with extra node flags, for profiling) and waits for its URLs. */
+export async function startServerProcess(dataDir: string, nodeFlags: readonly string[] = []) {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "bench/service-server.ts", dataDir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"] });
+  // The witnesses' log lines share its stdout; the server's own line is the first JSON object.
+  const line = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (l) => {
+      if (l.startsWith("{")) resolve(l);
+    });
+    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return { child, ...(JSON.parse(line) as { url: string; bareUrl: string }) };
+}
