@@ -53,7 +53,12 @@ export interface VerifyReceiptOptions {
   readonly noDocument?: boolean;
   /** The verifier's clock, unix seconds (default: now). */
   readonly now?: number;
-  /** How far a cosignature's timestamp may be ahead of `now` (default 300 s). */
+  /**
+   * Clock difference allowed between parties (default 300 s): a cosignature
+   * may be dated this much ahead of `now`, or this much before its block's
+   * `sealed at` (a witness accepts a block dated up to its own skew ahead
+   * of its clock, 60 s by default, and cosigns at its clock's time).
+   */
   readonly maxSkewSeconds?: number;
   /** The log's window between an entry's time and its block's seal (default 300 s, the service's default). */
   readonly timeWindowSeconds?: number;
@@ -192,19 +197,20 @@ export class ReceiptVerifier {
 
     // A cosignature counts only with a timestamp the receipt makes
     // plausible: not before the block was sealed (nobody cosigns a block
-    // before it exists) and not ahead of this verifier's clock.
+    // before it exists) and not ahead of this verifier's clock, each up to
+    // the clock skew between parties.
     const now = options.now ?? Math.floor(Date.now() / 1000);
     const skew = options.maxSkewSeconds ?? DEFAULT_SKEW_SECONDS;
     const counted = await run("cosignatures", "QUORUM_NOT_MET", () => {
       const need = this.trust.quorum;
       const all = verified.cosigners;
-      const timely = all.filter((c) => c.timestamp >= header.sealedAt && c.timestamp <= now + skew);
+      const timely = all.filter((c) => c.timestamp >= header.sealedAt - skew && c.timestamp <= now + skew);
       if (timely.length < need) {
         const late = all.filter((c) => !timely.includes(c)).map((c) => `${c.name} at ${c.timestamp}`);
         if (all.length >= need) {
           throw new CairnError(
             "COSIGNATURE_TIME_INVALID",
-            `${timely.length} of the required ${need} member cosignatures have a timestamp between the seal (${header.sealedAt}) and this clock + ${skew} s (${now + skew}); not counted: ${late.join(", ")}`,
+            `${timely.length} of the required ${need} member cosignatures have a timestamp between the seal - ${skew} s (${header.sealedAt - skew}) and this clock + ${skew} s (${now + skew}); not counted: ${late.join(", ")}`,
           );
         }
         throw new CairnError("QUORUM_NOT_MET", `${all.length} of the required ${need} member cosignatures verify`);

@@ -271,7 +271,7 @@ describe("time: what a receipt can show about when", () => {
   it.each([
     ["0 (1970)", 0],
     ["2^53 - 1", Number.MAX_SAFE_INTEGER],
-    ["one second before the block was sealed", T0],
+    ["more than the skew (300 s) before the block was sealed", T0 + 1 - 301],
     ["a day ahead of the verifier's clock", NOW + 86_400],
   ])("does not count a cosignature dated %s; with too few left, COSIGNATURE_TIME_INVALID", async (_, t) => {
     const bad = await cosignedAt(chain.receipts[0]![0]!, [t, t]);
@@ -285,6 +285,13 @@ describe("time: what a receipt can show about when", () => {
     const r = await cosignedAt(chain.receipts[0]![0]!, [NOW + 200, NOW + 200]);
     await verifyReceipt(r, trust, { noDocument: true, now: NOW });
     await expect(verifyReceipt(r, trust, { noDocument: true, now: NOW, maxSkewSeconds: 60 })).rejects.toMatchObject({ code: "COSIGNATURE_TIME_INVALID" });
+  });
+
+  it("accepts a cosignature from a witness whose clock runs a little behind the operator's (dated before the seal, within the skew)", async () => {
+    const sealedAt = T0 + 1;
+    const r = await cosignedAt(chain.receipts[0]![0]!, [sealedAt - 30, sealedAt - 30]);
+    expect((await verifyReceipt(r, trust, { noDocument: true, now: NOW })).interval.by).toBe(sealedAt - 30);
+    await expect(verifyReceipt(r, trust, { noDocument: true, now: NOW, maxSkewSeconds: 10 })).rejects.toMatchObject({ code: "COSIGNATURE_TIME_INVALID" });
   });
 
   it("refuses an entry dated after its block was sealed plus the window (a block 'sealed' in 2001 holding an entry of 2025)", async () => {
