@@ -47,6 +47,8 @@ export type ErrorCode =
   | "QUORUM_NOT_MET"
   | "COSIGNATURE_TIME_INVALID"
   | "CHAIN_BROKEN"
+  // Two signed checkpoints of one log that cannot share a history (core/split-view.ts).
+  | "SPLIT_VIEW"
   // Blocks as a member's witness checks them before storing (core/verify-block.ts).
   | "BAD_CLIENT_RECORD"
   | "REGISTRY_CONFLICT"

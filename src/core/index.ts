@@ -78,6 +78,7 @@ export {
 export { formatPromise, parsePromise, signPromise, openPromise, type AnchorPromise } from "./promise.js";
 export { formatBlockHeader, parseBlockHeader, blockHash, checkChainLink, ZERO_HASH_HEX, type BlockHeader } from "./block.js";
 export { parseTrust, majority, trustFingerprint, TRUST_VERSION, type Trust, type TrustMember } from "./trust.js";
+export { checkSameSize, checkConsistent, isSplitView, SplitViewError, type View, type SplitKind } from "./split-view.js";
 export { buildReceipt, parseReceipt, RECEIPT_VERSION, type Receipt, type ReceiptJson, type Proof } from "./receipt.js";
 export {
   verifyReceipt,

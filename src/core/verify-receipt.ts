@@ -78,6 +78,8 @@ export interface ReceiptVerification {
   readonly blockHeight: number;
   readonly sealedAt: number;
   readonly checkpointSize: number;
+  /** The signed checkpoint note the receipt was checked against, for a verifier that remembers the views it saw (core/split-view.ts). */
+  readonly checkpointNote: string;
   readonly cosigners: readonly string[];
   /** Whether the entry's digest was compared with a document or digest the caller gave (false only with `noDocument`). */
   readonly documentChecked: boolean;
@@ -91,7 +93,7 @@ export interface ReceiptVerification {
   readonly steps: readonly StepResult[];
 }
 
-interface VerifiedCheckpoint {
+export interface VerifiedCheckpoint {
   readonly checkpoint: Checkpoint;
   /** Members whose cosignature verifies, each with its signed timestamp. */
   readonly cosigners: readonly { readonly name: string; readonly timestamp: number }[];
@@ -193,7 +195,10 @@ export class ReceiptVerifier {
       return [undefined, `block ${index} is in the history tree of ${size} blocks`];
     });
 
-    const verified = await run("checkpoint-signature", "CHECKPOINT_SIGNATURE_INVALID", () => this.openCheckpoint(receipt.checkpoint));
+    const verified = await run("checkpoint-signature", "CHECKPOINT_SIGNATURE_INVALID", async () => {
+      const v = await this.openCheckpoint(receipt.checkpoint);
+      return [v, `checkpoint of ${v.checkpoint.size} blocks is signed by the operator ${origin}`];
+    });
 
     // A cosignature counts only with a timestamp the receipt makes
     // plausible: not before the block was sealed (nobody cosigns a block
@@ -236,6 +241,7 @@ export class ReceiptVerifier {
       blockHeight: header.height,
       sealedAt: header.sealedAt,
       checkpointSize: checkpoint.size,
+      checkpointNote: receipt.checkpoint,
       cosigners: counted.map((c) => c.name),
       documentChecked: wanted !== undefined,
       interval,
@@ -244,11 +250,13 @@ export class ReceiptVerifier {
   }
 
   /**
-   * Verifies the operator's signature and counts member cosignatures. Only
-   * the operator signature failing is CHECKPOINT_SIGNATURE_INVALID; member
-   * signatures are judged by the cosignatures step (via the cached result).
+   * Verifies a checkpoint note's operator signature (NOTE_UNVERIFIED or
+   * BAD_SIGNATURE if it fails, WRONG_ORIGIN for another log) and returns the
+   * members whose cosignatures verify, with their timestamps, unjudged:
+   * how many count, and which times are plausible, is the caller's policy.
+   * A receipt's cosignatures step applies it; a monitor uses this alone.
    */
-  private async openCheckpoint(note: string): Promise<[VerifiedCheckpoint, string]> {
+  async openCheckpoint(note: string): Promise<VerifiedCheckpoint> {
     let verified = this.checkpoints.get(note);
     if (verified === undefined) {
       const opened = await openNote(note, this.operators);
@@ -261,7 +269,7 @@ export class ReceiptVerifier {
       if (this.checkpoints.size >= CHECKPOINT_CACHE_SIZE) this.checkpoints.delete(this.checkpoints.keys().next().value!);
       this.checkpoints.set(note, verified);
     }
-    return [verified, `checkpoint of ${verified.checkpoint.size} blocks is signed by the operator ${this.trust.origin}`];
+    return verified;
   }
 
   private async countCosigners(note: string): Promise<{ name: string; timestamp: number }[]> {

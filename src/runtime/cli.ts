@@ -11,6 +11,7 @@ import { audit, usage as auditUsage } from "./cli/audit.js";
 import { CliError, EXIT, processIo, type Io } from "./cli/common.js";
 import { keygen, usage as keygenUsage } from "./cli/keygen.js";
 import { member, usage as memberUsage } from "./cli/member.js";
+import { monitor, usage as monitorUsage } from "./cli/monitor.js";
 import { receipt, usage as receiptUsage } from "./cli/receipt.js";
 import { verify, usage as verifyUsage } from "./cli/verify.js";
 import { trust, usage as trustUsage } from "./cli/trust-cmd.js";
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   receipt: { summary: "fetch the receipt of an entry id", usage: receiptUsage, run: receipt },
   verify: { summary: "verify a receipt offline against a document", usage: verifyUsage, run: verify },
   trust: { summary: "pin a log's trust document (add, list, remove), shown by fingerprint", usage: trustUsage, run: trust },
+  monitor: { summary: "watch a log and its witnesses for split views (forks)", usage: monitorUsage, run: monitor },
   audit: { summary: "re-verify replica databases from block 0", usage: auditUsage, run: audit },
   member: { summary: "run a member's witness (verify, replicate, cosign); status; resume", usage: memberUsage, run: member },
 };

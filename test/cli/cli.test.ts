@@ -4,12 +4,11 @@
  * replicas, a seal every 200 ms), and the CLI run as a child process through
  * bin/cairn.js, exactly as a user runs it.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../../src/core/keys.js";
@@ -19,32 +18,18 @@ import { trustFingerprint } from "../../src/core/trust.js";
 import { ReceiptVerifier } from "../../src/core/verify-receipt.js";
 import { startNode, type RunningNode } from "../../src/runtime/node.js";
 import { silentLogger } from "../../src/service/log.js";
+import { cairnRunner } from "./run-cairn.js";
 
-const BIN = fileURLToPath(new URL("../../bin/cairn.js", import.meta.url));
 
 let root: string;
 let dataDir: string;
 let node: RunningNode;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `node bin/cairn.js …` in `cwd` with the server and data dir of this suite. */
-function cairn(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  // Nothing of the caller's own Cairn settings may leak in.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CAIRN_")));
-  // The user's trust store lives under this suite's root, never the real ~/.config.
-  Object.assign(env, { CAIRN_SERVER: node.url, CAIRN_DATA_DIR: dataDir, NO_COLOR: "1", XDG_CONFIG_HOME: path.join(root, "config") }, options.env);
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? root, env, timeout: 40_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const cairn = cairnRunner(
+  () => root,
+  () => ({ CAIRN_SERVER: node.url, CAIRN_DATA_DIR: dataDir }),
+);
 
 function workDir(name: string): string {
   const dir = path.join(root, name);
@@ -119,6 +104,33 @@ describe("cairn CLI", () => {
     expect(tampered.stdout).toContain("✓ receipt");
     expect(tampered.stdout).toMatch(/✗ digest +DIGEST_MISMATCH/);
     expect(tampered.stdout).toContain("FAILED: DIGEST_MISMATCH at step digest");
+  });
+
+  it("remembers the checkpoints it verified, proves a later one consistent with --online, and monitor finds the deployment consistent", async () => {
+    const cwd = workDir("views");
+    const state = path.join(root, "views-state");
+    const env = { XDG_STATE_HOME: state };
+    fs.writeFileSync(path.join(cwd, "first.txt"), `first ${Math.random()}\n`);
+    expect((await cairn(["anchor", "first.txt", "--wait"], { cwd, env })).code).toBe(0);
+    fs.writeFileSync(path.join(cwd, "second.txt"), `second ${Math.random()}\n`);
+    expect((await cairn(["anchor", "second.txt", "--wait"], { cwd, env })).code).toBe(0);
+
+    // anchor --wait remembered both receipts' checkpoints (proving the second with the server's proof).
+    const first = await cairn(["verify", "first.txt", "first.txt.cairn.json"], { cwd, env });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/views: +a checkpoint of \d+ blocks seen before/);
+    const second = await cairn(["verify", "second.txt", "second.txt.cairn.json", "--online"], { cwd, env });
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/views: +a checkpoint of \d+ blocks seen before/);
+    const memory = JSON.parse(fs.readFileSync(path.join(state, "cairn", "checkpoints", "cairn%2Elocalhost%2Fdev.json"), "utf8"));
+    expect(memory.checkpoints.length).toBeGreaterThanOrEqual(1);
+    expect(memory.checkpoints.every((c: { proven: boolean }) => c.proven)).toBe(true);
+
+    // The operator and its three witness processes, as a member's monitor sees them.
+    const watched = await cairn(["monitor", "--once"], { cwd, env });
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stderr).toMatch(/consistent: operator \d+, witness member-1\.localhost \d+, witness member-2\.localhost \d+, witness member-3\.localhost \d+/);
+    expect(watched.stdout).toBe("");
   });
 
   it("anchors 25 files with progress on stderr, and every receipt verifies", async () => {

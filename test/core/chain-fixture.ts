@@ -46,13 +46,14 @@ export const trust: Trust = {
   quorum: 2,
 };
 
-export function documentOf(block: number, index: number): Uint8Array {
-  return utf8(`document ${block}.${index}\n`);
+/** A document of the fixture; `fork` names another history with other documents. */
+export function documentOf(block: number, index: number, fork = ""): Uint8Array {
+  return utf8(`document ${fork}${block}.${index}\n`);
 }
 
-export async function signedCheckpoint(size: number, root: Uint8Array, cosigners = 2, origin = ORIGIN): Promise<string> {
+export async function signedCheckpoint(size: number, root: Uint8Array, cosigners = 2, origin = ORIGIN, cosignedAt = T0 + 100): Promise<string> {
   let note = await signNote(formatCheckpoint({ origin, size, root }), [noteSigner(operator.signerKey)]);
-  for (const m of members.slice(0, cosigners)) note = await cosign(note, parseSignerKey(m.signerKey).seed, m.name, T0 + 100);
+  for (const m of members.slice(0, cosigners)) note = await cosign(note, parseSignerKey(m.signerKey).seed, m.name, cosignedAt);
   return note;
 }
 
@@ -60,26 +61,37 @@ export interface Chain {
   headers: string[];
   entries: string[][];
   receipts: ReceiptJson[][];
+  /** Block hashes: the history tree's leaves. */
+  history: Uint8Array[];
+  checkpoint: string;
+}
+
+export interface ChainOptions {
+  /** Another history: other documents (documentOf's `fork`), hence other roots. */
+  readonly fork?: string;
+  /** The time of block 0's entries (default T0); blocks are a second apart, cosigned 100 s after t0. */
+  readonly t0?: number;
 }
 
 /** Builds blocks of the given sizes and a receipt for every entry at the final checkpoint. */
-export async function buildChain(sizes: readonly number[], signer = noteSigner(client.signerKey)): Promise<Chain> {
+export async function buildChain(sizes: readonly number[], signer = noteSigner(client.signerKey), options: ChainOptions = {}): Promise<Chain> {
+  const t0 = options.t0 ?? T0;
   const headers: string[] = [];
   const entries: string[][] = [];
   let prevHash: Uint8Array = new Uint8Array(32);
   for (const [height, size] of sizes.entries()) {
     const batch: string[] = [];
     for (let i = 0; i < size; i++) {
-      batch.push(await signSubmission({ origin: ORIGIN, digest: sha256(documentOf(height, i)), time: T0 + height }, signer));
+      batch.push(await signSubmission({ origin: ORIGIN, digest: sha256(documentOf(height, i, options.fork)), time: t0 + height }, signer));
     }
     const root = merkleRoot(batch.map((e) => leafHash(utf8(e))));
-    const header = formatBlockHeader({ origin: ORIGIN, height, prevHash, size, root, sealedAt: T0 + height + 1 });
+    const header = formatBlockHeader({ origin: ORIGIN, height, prevHash, size, root, sealedAt: t0 + height + 1 });
     prevHash = blockHash(header);
     headers.push(header);
     entries.push(batch);
   }
   const history = headers.map(blockHash);
-  const checkpoint = await signedCheckpoint(headers.length, merkleRoot(history));
+  const checkpoint = await signedCheckpoint(headers.length, merkleRoot(history), 2, ORIGIN, t0 + 100);
   const receipts = entries.map((batch, height) => {
     const leaves = batch.map((e) => leafHash(utf8(e)));
     return batch.map((entry, index) =>
@@ -93,7 +105,7 @@ export async function buildChain(sizes: readonly number[], signer = noteSigner(c
       }),
     );
   });
-  return { headers, entries, receipts };
+  return { headers, entries, receipts, history, checkpoint };
 }
 
 export { addSignatures };

@@ -14,6 +14,8 @@ import { formatVerifierKey, KEY_TYPE_ED25519, noteSigner } from "../../core/keys
 import { entryId, signSubmission } from "../../core/submission.js";
 import type { Trust } from "../../core/trust.js";
 import { ReceiptVerifier } from "../../core/verify-receipt.js";
+import { isSplitView } from "../../core/split-view.js";
+import { CheckpointMemory, operatorProofs, splitEvidence, viewOfNote } from "./checkpoint-memory.js";
 import {
   CliError,
   display,
@@ -256,6 +258,36 @@ async function verificationTrust(io: Io, server: ServerClient, serverTrust: Trus
   return { trust: chosen.trust, pinned: true };
 }
 
+/**
+ * Judges each distinct checkpoint the new receipts carry against the views
+ * remembered for the log (./checkpoint-memory.ts), one at a time, with the
+ * server's consistency proofs (anchoring is online anyway). Resolves to the
+ * split view's message and evidence, or undefined when the view fits.
+ */
+async function viewJudge(io: Io, server: ServerClient, verifier: ReceiptVerifier): Promise<(note: string) => Promise<string | undefined>> {
+  const memory = await CheckpointMemory.open(io, verifier);
+  const proofs = operatorProofs(server);
+  const judged = new Map<string, Promise<string | undefined>>();
+  let queue: Promise<unknown> = Promise.resolve();
+  return (note) => {
+    let verdict = judged.get(note);
+    if (verdict === undefined) {
+      verdict = queue.then(async () => {
+        try {
+          await memory.observe(viewOfNote(note), `anchor --wait from ${server.url}`, Math.floor(Date.now() / 1000), proofs);
+          return undefined;
+        } catch (e) {
+          if (isSplitView(e)) return `SPLIT_VIEW: ${e.message}\n${splitEvidence(e)}`;
+          throw e;
+        }
+      });
+      queue = verdict.catch(() => undefined);
+      judged.set(note, verdict);
+    }
+    return verdict;
+  };
+}
+
 async function waitForReceipts(
   io: Io,
   server: ServerClient,
@@ -266,6 +298,7 @@ async function waitForReceipts(
   many: boolean,
 ): Promise<{ failed: number; pending: number }> {
   const verifier = new ReceiptVerifier(trust);
+  const views = pinned ? await viewJudge(io, server, verifier) : undefined;
   const deadline = Date.now() + timeoutMs;
   const progress = new Progress(io, "receipts", items.length, many);
   const order = new Map(items.map((item, i) => [item, i]));
@@ -281,6 +314,12 @@ async function waitForReceipts(
       failed++;
       const why = isCairnError(e) ? `${e.code}${e.step ? ` at step ${e.step}` : ""}: ${e.message}` : (e as Error).message;
       io.err(`error  the receipt of ${item.label} (${item.id}) does not verify, not written: ${why}`);
+      return;
+    }
+    const split = await views?.(result.checkpointNote);
+    if (split !== undefined) {
+      failed++;
+      io.err(`error  the receipt of ${item.label} (${item.id}) is on a split view, not written: ${split}`);
       return;
     }
     await writeOrFail(io, item.out, receipt);

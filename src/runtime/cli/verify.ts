@@ -11,7 +11,10 @@ import { fromHex } from "../../core/bytes.js";
 import { isCairnError } from "../../core/errors.js";
 import { parseVerifierKey } from "../../core/keys.js";
 import { ReceiptVerifier, stepsOf, type ReceiptVerification, type StepName, type StepResult } from "../../core/verify-receipt.js";
-import { CliError, display, EXIT, fileExists, hashFile, hex64, isoTime, usageError, type Io } from "./common.js";
+import { isSplitView } from "../../core/split-view.js";
+import { CheckpointMemory, operatorProofs, splitEvidence, viewOfNote, type Observation, type ProofSource } from "./checkpoint-memory.js";
+import { CliError, display, EXIT, fileExists, hashFile, hex64, isoTime, plural, serverUrl, usageError, type Io } from "./common.js";
+import { ServerClient } from "./http.js";
 import { describeTrust } from "./trust.js";
 import { howToPin, trustFor } from "./trust-source.js";
 import { parseReceipt } from "../../core/receipt.js";
@@ -37,6 +40,16 @@ checkpoint is signed by the operator and cosigned by a quorum of members.
   --no-document       check the receipt alone, with no document or digest: it
                       then proves only that some document with the entry's
                       digest was anchored, and the output says NOT CHECKED
+  --online            also ask the operator (--server, else CAIRN_SERVER, else
+                      http://127.0.0.1:8787) to prove the receipt's checkpoint
+                      consistent with the largest one remembered for its log
+  --server URL        the operator to ask with --online
+
+Split views: every checkpoint a receipt is verified against is remembered
+per log (in $XDG_STATE_HOME/cairn/checkpoints, default ~/.local/state). A
+receipt whose checkpoint has the size of a remembered one but another root
+is refused, with both signed checkpoints printed as evidence; one of another
+size is proven consistent with --online, and recorded until then.
 
 Exit status: 0 the receipt verifies, 1 it does not (the failing step and its
 code are printed), 2 usage errors.`;
@@ -51,10 +64,14 @@ export async function verify(args: string[], io: Io): Promise<number> {
       "client-key": { type: "string", multiple: true },
       digest: { type: "string" },
       "no-document": { type: "boolean" },
+      online: { type: "boolean" },
+      server: { type: "string" },
     },
     allowPositionals: true,
   });
   const noDocument = values["no-document"] === true;
+  if (values.server !== undefined && values.online !== true) throw usageError("--server is for --online: verification itself never asks a server", "verify");
+  const proofs = values.online === true ? operatorProofs(new ServerClient(serverUrl(io, values.server))) : undefined;
   if (noDocument && values.digest !== undefined) throw usageError("give either --digest HEX or --no-document, not both", "verify");
   const byFile = values.digest === undefined && !noDocument;
   const wanted = byFile ? 2 : 1;
@@ -101,6 +118,8 @@ export async function verify(args: string[], io: Io): Promise<number> {
     return EXIT.FAILED;
   }
   printSteps(io, result.steps);
+  const views = await rememberView(io, verifier, result, `receipt ${display(io, receiptPath)}`, proofs);
+  if (views.failed) return EXIT.FAILED;
   io.out(
     [
       digest === undefined
@@ -113,9 +132,40 @@ export async function verify(args: string[], io: Io): Promise<number> {
       `  checkpoint:   ${result.checkpointSize} blocks`,
       `  cosigners:    ${result.cosigners.length > 0 ? result.cosigners.join(", ") : "none"} (quorum ${trust.quorum})`,
       `  proven:       the ${digest === undefined ? "digest" : "document"} existed by ${isoTime(result.interval.by)}, when a quorum of members had cosigned; the client dated it ${isoTime(result.interval.from)}`,
+      `  views:        ${views.line}`,
     ].join("\n"),
   );
   return EXIT.OK;
+}
+
+/**
+ * Judges the receipt's checkpoint against the views remembered for its log
+ * (./checkpoint-memory.ts) and records it. A split view is printed with
+ * both signed checkpoints and fails the verification.
+ */
+async function rememberView(io: Io, verifier: ReceiptVerifier, result: ReceiptVerification, source: string, proofs: ProofSource | undefined): Promise<{ failed: boolean; line: string }> {
+  const memory = await CheckpointMemory.open(io, verifier);
+  let seen: Observation;
+  try {
+    seen = await memory.observe(viewOfNote(result.checkpointNote), source, Math.floor(Date.now() / 1000), proofs);
+  } catch (e) {
+    if (isSplitView(e)) {
+      io.out(`FAILED: SPLIT_VIEW: ${e.message}`);
+      io.out(splitEvidence(e));
+      return { failed: true, line: "" };
+    }
+    if (e instanceof CliError) throw new CliError(`the receipt verifies, but its checkpoint could not be checked for consistency: ${e.message}`);
+    throw e;
+  }
+  const size = result.checkpointSize;
+  const line = {
+    first: `the first checkpoint remembered for ${memory.origin} (${memory.path})`,
+    known: `a checkpoint of ${size} blocks seen before`,
+    proven: `consistent with the largest checkpoint seen for this log (${seen.largest} blocks), proven by the operator`,
+    unproven: `recorded; not yet shown consistent with the ${seen.largest}-block checkpoint seen before (--online asks the operator for a proof)`,
+  }[seen.status];
+  const more = seen.provedNow.length > 0 ? `; also proved ${plural(seen.provedNow.length, "earlier checkpoint")} consistent` : "";
+  return { failed: false, line: line + more };
 }
 
 function printSteps(io: Io, done: readonly StepResult[], failure?: { step: StepName; line: string }): void {
