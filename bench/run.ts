@@ -17,6 +17,8 @@ const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   service: () => import("./service.js"),
   worker: () => import("./worker.js"),
   cost: () => import("./cost.js"),
+  // Last: it installs node:crypto's Ed25519, which would change later suites' figures.
+  cosignature: () => import("./cosignature.js"),
 };
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -45,6 +45,8 @@ export type ErrorCode =
   | "HISTORY_PROOF_INVALID"
   | "CHECKPOINT_SIGNATURE_INVALID"
   | "QUORUM_NOT_MET"
+  | "PQ_QUORUM_NOT_MET"
+  | "KEY_NOT_VALID"
   | "COSIGNATURE_TIME_INVALID"
   | "CHAIN_BROKEN"
   // Two signed checkpoints of one log that cannot share a history (core/split-view.ts).

@@ -24,6 +24,7 @@ export { ed25519PublicKey, ed25519Sign, ed25519Verify } from "./ed25519.js";
 export {
   KEY_TYPE_ED25519,
   KEY_TYPE_COSIGNATURE_V1,
+  KEY_TYPE_COSIGNATURE_MLDSA44,
   keyId,
   isValidKeyName,
   formatVerifierKey,
@@ -41,6 +42,15 @@ export {
 export { parseNote, formatNote, signNote, addSignatures, openNote, type OpenedNote } from "./note.js";
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 export { cosign, cosigner, cosignatureMessage, cosignatureVerifier } from "./cosignature.js";
+export {
+  mldsaCosign,
+  mldsaCosigner,
+  mldsaCosignedMessage,
+  mldsaCosignatureVerifier,
+  mldsa44PublicKey,
+  MLDSA_COSIGNATURE_SIZE,
+  type MldsaSignOptions,
+} from "./mldsa-cosignature.js";
 export {
   SUBMISSION_HEADER,
   formatSubmission,
@@ -77,7 +87,21 @@ export {
 } from "./witness-protocol.js";
 export { formatPromise, parsePromise, signPromise, openPromise, type AnchorPromise } from "./promise.js";
 export { formatBlockHeader, parseBlockHeader, blockHash, checkChainLink, ZERO_HASH_HEX, type BlockHeader } from "./block.js";
-export { parseTrust, majority, trustFingerprint, TRUST_VERSION, type Trust, type TrustMember } from "./trust.js";
+export {
+  parseTrust,
+  majority,
+  trustFingerprint,
+  trustSchedule,
+  validAt,
+  TRUST_VERSION,
+  TRUST_VERSION_V2,
+  type Trust,
+  type TrustV1,
+  type TrustV2,
+  type TrustMember,
+  type TrustMemberV2,
+  type ScheduledKey,
+} from "./trust.js";
 export { checkSameSize, checkConsistent, isSplitView, SplitViewError, type View, type SplitKind } from "./split-view.js";
 export { buildReceipt, parseReceipt, RECEIPT_VERSION, type Receipt, type ReceiptJson, type Proof } from "./receipt.js";
 export {

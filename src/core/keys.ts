@@ -5,31 +5,38 @@
  * text `PRIVATE+KEY+name+<hex id>+base64(type || seed)`, and the note signers
  * and verifiers built from them.
  *
- * Supported signature types: 0x01 (Ed25519 over the note text) and 0x04
- * (c2sp.org/tlog-cosignature cosignature/v1, implemented in cosignature.ts).
+ * Supported signature types: 0x01 (Ed25519 over the note text), 0x04
+ * (c2sp.org/tlog-cosignature cosignature/v1, implemented in cosignature.ts)
+ * and 0x06 (c2sp.org/tlog-cosignature ML-DSA-44 subtree/v1, implemented in
+ * mldsa-cosignature.ts, which also says why its signer keys hold a seed).
  * Parsing is strict — lowercase 8-digit key id that must match, canonical
- * base64, a known type, and an Ed25519 key in the prime-order subgroup — so a
- * key has exactly one accepted spelling.
+ * base64, a known type, an Ed25519 key in the prime-order subgroup or an
+ * ML-DSA-44 key of exactly 1312 bytes — so a key has exactly one accepted
+ * spelling.
  *
- * keys.ts and cosignature.ts import each other (the 0x04 verifier lives with
- * the cosignature format; cosigners need key ids). Neither uses the other at
- * module load time, only inside functions, so the cycle is safe in ESM.
+ * keys.ts imports cosignature.ts and mldsa-cosignature.ts, and they import it
+ * (their verifiers live with their formats; cosigners need key ids). None
+ * uses another at module load time, only inside functions, so the cycles are
+ * safe in ESM.
  */
 import { concatBytes, fromBase64, toBase64, utf8 } from "./bytes.js";
 import { cosignatureVerifier } from "./cosignature.js";
 import { checkEd25519PublicKey, ed25519PublicKey, ed25519Signer, ed25519Verify } from "./ed25519.js";
 import { CairnError, check } from "./errors.js";
 import { sha256 } from "./hash.js";
+import { checkMldsaCosignerName, mldsa44PublicKey, mldsaCosignatureVerifier, MLDSA44_PUBLIC_KEY_SIZE } from "./mldsa-cosignature.js";
 
 /** Ed25519 signatures over the note text (c2sp.org/signed-note). */
 export const KEY_TYPE_ED25519 = 0x01;
 /** Timestamped Ed25519 witness cosignatures (c2sp.org/tlog-cosignature). */
 export const KEY_TYPE_COSIGNATURE_V1 = 0x04;
+/** Timestamped ML-DSA-44 (sub)tree cosignatures (c2sp.org/tlog-cosignature). */
+export const KEY_TYPE_COSIGNATURE_MLDSA44 = 0x06;
 
-export type KeyType = typeof KEY_TYPE_ED25519 | typeof KEY_TYPE_COSIGNATURE_V1;
+export type KeyType = typeof KEY_TYPE_ED25519 | typeof KEY_TYPE_COSIGNATURE_V1 | typeof KEY_TYPE_COSIGNATURE_MLDSA44;
 
 export function isKeyType(type: number): type is KeyType {
-  return type === KEY_TYPE_ED25519 || type === KEY_TYPE_COSIGNATURE_V1;
+  return type === KEY_TYPE_ED25519 || type === KEY_TYPE_COSIGNATURE_V1 || type === KEY_TYPE_COSIGNATURE_MLDSA44;
 }
 
 export interface VerifierKey {
@@ -58,7 +65,7 @@ export interface NoteSigner {
 
 export interface NoteVerification {
   readonly ok: boolean;
-  /** The signed time, for timestamped types (0x04). */
+  /** The signed time, for timestamped types (0x04, 0x06). */
   readonly timestamp?: number;
 }
 
@@ -104,12 +111,41 @@ function checkType(type: number): asserts type is KeyType {
 }
 
 // ---------------------------------------------------------------------------
+// Key material by type: Ed25519 (0x01, 0x04) or ML-DSA-44 (0x06).
+
+function publicKeySizeOf(type: KeyType): number {
+  return type === KEY_TYPE_COSIGNATURE_MLDSA44 ? MLDSA44_PUBLIC_KEY_SIZE : 32;
+}
+
+function algorithmOf(type: KeyType): string {
+  return type === KEY_TYPE_COSIGNATURE_MLDSA44 ? "ML-DSA-44" : "Ed25519";
+}
+
+/** 0x06's signed message holds the cosigner name behind a one-byte length: refuse keys that could never sign. */
+function checkKeyNameFor(type: KeyType, name: string): void {
+  if (type === KEY_TYPE_COSIGNATURE_MLDSA44) checkMldsaCosignerName(name);
+}
+
+function checkPublicKey(type: KeyType, publicKey: Uint8Array): void {
+  if (type === KEY_TYPE_COSIGNATURE_MLDSA44) {
+    check(publicKey.length === MLDSA44_PUBLIC_KEY_SIZE, "BAD_KEY", "ML-DSA-44 public key must be 1312 bytes");
+  } else {
+    checkEd25519PublicKey(publicKey);
+  }
+}
+
+function publicKeyOf(type: KeyType, seed: Uint8Array): Uint8Array {
+  return type === KEY_TYPE_COSIGNATURE_MLDSA44 ? mldsa44PublicKey(seed) : ed25519PublicKey(seed);
+}
+
+// ---------------------------------------------------------------------------
 // Verifier keys.
 
 export function formatVerifierKey(name: string, type: number, publicKey: Uint8Array): string {
   checkKeyName(name);
   checkType(type);
-  checkEd25519PublicKey(publicKey);
+  checkKeyNameFor(type, name);
+  checkPublicKey(type, publicKey);
   return `${name}+${keyIdHex(keyId(name, type, publicKey))}+${toBase64(concatBytes(Uint8Array.of(type), publicKey))}`;
 }
 
@@ -152,9 +188,11 @@ export function parseVerifierKey(vkey: string): VerifierKey {
   const type = material[0]!;
   checkType(type);
   const publicKey = material.slice(1);
-  check(publicKey.length === 32, "BAD_KEY", "Ed25519 verifier key must hold a 32-byte public key");
+  const size = publicKeySizeOf(type);
+  check(publicKey.length === size, "BAD_KEY", `${algorithmOf(type)} verifier key must hold a ${size}-byte public key`);
   check(keyId(name, type, publicKey) === id, "BAD_KEY", "verifier key id does not match its name and key");
-  checkEd25519PublicKey(publicKey);
+  checkKeyNameFor(type, name);
+  checkPublicKey(type, publicKey);
 
   const parsed: VerifierKey = Object.freeze({ name, keyId: id, type, publicKey, text: vkey });
   if (parsedVerifierKeys.size >= PARSED_LIMIT) {
@@ -173,14 +211,16 @@ const PRIVATE_PREFIX = "PRIVATE+KEY+";
 export function formatSignerKey(name: string, type: number, seed: Uint8Array): string {
   checkKeyName(name);
   checkType(type);
-  const publicKey = ed25519PublicKey(seed);
+  checkKeyNameFor(type, name);
+  const publicKey = publicKeyOf(type, seed);
   return `${PRIVATE_PREFIX}${name}+${keyIdHex(keyId(name, type, publicKey))}+${toBase64(concatBytes(Uint8Array.of(type), seed))}`;
 }
 
 /**
- * Parses `PRIVATE+KEY+name+hexid+base64(type || seed)`. The key id commits to
- * the public key, so it is checked after deriving it. Error messages never
- * quote the input: it is a secret.
+ * Parses `PRIVATE+KEY+name+hexid+base64(type || seed)` (for 0x06 an encoding
+ * of ours, see mldsa-cosignature.ts). The key id commits to the public key,
+ * so it is checked after deriving it. Error messages never quote the input:
+ * it is a secret.
  */
 export function parseSignerKey(skey: string): SignerKey {
   check(typeof skey === "string" && skey.startsWith(PRIVATE_PREFIX), "BAD_KEY", "signer key must start with PRIVATE+KEY+");
@@ -188,8 +228,9 @@ export function parseSignerKey(skey: string): SignerKey {
   const type = material[0]!;
   checkType(type);
   const seed = material.slice(1);
-  check(seed.length === 32, "BAD_KEY", "Ed25519 signer key must hold a 32-byte seed");
-  const publicKey = ed25519PublicKey(seed);
+  check(seed.length === 32, "BAD_KEY", `${algorithmOf(type)} signer key must hold a 32-byte seed`);
+  checkKeyNameFor(type, name);
+  const publicKey = publicKeyOf(type, seed);
   check(keyId(name, type, publicKey) === id, "BAD_KEY", "signer key id does not match its name and key");
   return { name, keyId: id, type, seed, publicKey };
 }
@@ -200,18 +241,25 @@ export function generateKeyPair(
   seed: Uint8Array,
   type: number = KEY_TYPE_ED25519,
 ): { signerKey: string; verifierKey: string } {
+  checkType(type);
   const signerKey = formatSignerKey(name, type, seed);
-  const verifierKey = formatVerifierKey(name, type, ed25519PublicKey(seed));
+  const verifierKey = formatVerifierKey(name, type, publicKeyOf(type, seed));
   return { signerKey, verifierKey };
 }
 
 // ---------------------------------------------------------------------------
 // Signers and verifiers.
 
-/** A type-0x01 note signer (cosigners, type 0x04, come from `cosigner()` in cosignature.ts). */
+/**
+ * A type-0x01 note signer (cosigners come from `cosigner()` in cosignature.ts
+ * for type 0x04, `mldsaCosigner()` in mldsa-cosignature.ts for type 0x06).
+ */
 export function noteSigner(key: string | SignerKey): NoteSigner {
   const k = typeof key === "string" ? parseSignerKey(key) : key;
   checkKeyName(k.name);
+  if (k.type === KEY_TYPE_COSIGNATURE_MLDSA44) {
+    throw new CairnError("UNSUPPORTED_ALGORITHM", "noteSigner signs with type 0x01 keys; use mldsaCosigner() for ML-DSA-44 cosignatures");
+  }
   if (k.type !== KEY_TYPE_ED25519) {
     throw new CairnError("UNSUPPORTED_ALGORITHM", "noteSigner signs with type 0x01 keys; use cosigner() for cosignature/v1");
   }
@@ -223,12 +271,14 @@ export function noteSigner(key: string | SignerKey): NoteSigner {
 
 /**
  * The verifier for a verifier key, by its type: 0x01 here, 0x04 in
- * cosignature.ts. A VerifierKey object is re-read from its `text` (cached), so
- * a hand-built object cannot smuggle in an unchecked key.
+ * cosignature.ts, 0x06 in mldsa-cosignature.ts. A VerifierKey object is
+ * re-read from its `text` (cached), so a hand-built object cannot smuggle in
+ * an unchecked key.
  */
 export function noteVerifier(key: string | VerifierKey): NoteVerifier {
   const k = parseVerifierKey(typeof key === "string" ? key : key.text);
   if (k.type === KEY_TYPE_COSIGNATURE_V1) return cosignatureVerifier(k);
+  if (k.type === KEY_TYPE_COSIGNATURE_MLDSA44) return mldsaCosignatureVerifier(k);
   check(k.type === KEY_TYPE_ED25519, "UNSUPPORTED_ALGORITHM", "unsupported signature type");
   const publicKey = k.publicKey.slice();
   return {

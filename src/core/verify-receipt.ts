@@ -16,12 +16,12 @@ import { blockHash, parseBlockHeader } from "./block.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { CairnError, isCairnError, type ErrorCode } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { noteVerifier, parseVerifierKey, type NoteVerifier } from "./keys.js";
+import { keyIdHex, KEY_TYPE_COSIGNATURE_MLDSA44, noteVerifier, parseVerifierKey, type NoteVerifier } from "./keys.js";
 import { verifyInclusion } from "./merkle.js";
 import { openNote, parseNote } from "./note.js";
 import { parseReceipt, type Receipt } from "./receipt.js";
 import { parseEntry, type Entry } from "./submission.js";
-import { parseTrust, type Trust } from "./trust.js";
+import { parseTrust, trustSchedule, validAt, type ScheduledKey, type Trust, type TrustV2 } from "./trust.js";
 
 export type StepName =
   | "receipt"
@@ -95,8 +95,23 @@ export interface ReceiptVerification {
 
 export interface VerifiedCheckpoint {
   readonly checkpoint: Checkpoint;
-  /** Members whose cosignature verifies, each with its signed timestamp. */
-  readonly cosigners: readonly { readonly name: string; readonly timestamp: number }[];
+  /**
+   * Every member cosignature that verifies under a key valid for the
+   * checkpoint's size, with its signed timestamp; `pq` for ML-DSA-44 (0x06).
+   * A member may appear twice, once per signature type.
+   */
+  readonly cosigners: readonly Cosigner[];
+}
+
+export interface Cosigner {
+  readonly name: string;
+  readonly timestamp: number;
+  readonly pq: boolean;
+}
+
+interface Scheduled {
+  readonly verifier: NoteVerifier;
+  readonly key: ScheduledKey;
 }
 
 const DEFAULT_SKEW_SECONDS = 300;
@@ -106,15 +121,17 @@ const CHECKPOINT_CACHE_SIZE = 16;
 
 export class ReceiptVerifier {
   readonly trust: Trust;
-  private readonly operators: NoteVerifier[];
-  private readonly members: NoteVerifier[];
+  private readonly operators: Scheduled[];
+  private readonly members: Scheduled[];
+  private readonly schedule: TrustV2;
   private readonly checkpoints = new Map<string, VerifiedCheckpoint>();
   private readonly clientKeys = new Map<string, NoteVerifier>();
 
   constructor(trust: unknown) {
     this.trust = parseTrust(trust);
-    this.operators = this.trust.operatorKeys.map((k) => noteVerifier(k));
-    this.members = this.trust.members.map((m) => noteVerifier(m.key));
+    this.schedule = trustSchedule(this.trust);
+    this.operators = this.schedule.operatorKeys.map((key) => ({ verifier: noteVerifier(key.key), key }));
+    this.members = this.schedule.members.flatMap((m) => m.keys.map((key) => ({ verifier: noteVerifier(key.key), key })));
   }
 
   async verify(input: unknown, options: VerifyReceiptOptions = {}): Promise<ReceiptVerification> {
@@ -207,21 +224,23 @@ export class ReceiptVerifier {
     const now = options.now ?? Math.floor(Date.now() / 1000);
     const skew = options.maxSkewSeconds ?? DEFAULT_SKEW_SECONDS;
     const counted = await run("cosignatures", "QUORUM_NOT_MET", () => {
-      const need = this.trust.quorum;
+      const { quorum, pqQuorum } = this.schedule;
       const all = verified.cosigners;
       const timely = all.filter((c) => c.timestamp >= header.sealedAt - skew && c.timestamp <= now + skew);
-      if (timely.length < need) {
-        const late = all.filter((c) => !timely.includes(c)).map((c) => `${c.name} at ${c.timestamp}`);
-        if (all.length >= need) {
-          throw new CairnError(
-            "COSIGNATURE_TIME_INVALID",
-            `${timely.length} of the required ${need} member cosignatures have a timestamp between the seal - ${skew} s (${header.sealedAt - skew}) and this clock + ${skew} s (${now + skew}); not counted: ${late.join(", ")}`,
-          );
+      const members = earliestByMember(timely);
+      const pqMembers = earliestByMember(timely.filter((c) => c.pq));
+      if (members.size < quorum || pqMembers.size < pqQuorum) {
+        const late = all.filter((c) => !timely.includes(c)).map((c) => `${c.name}${c.pq ? " (ML-DSA-44)" : ""} at ${c.timestamp}`);
+        const window = `between the seal - ${skew} s (${header.sealedAt - skew}) and this clock + ${skew} s (${now + skew})`;
+        if (earliestByMember(all).size >= quorum && earliestByMember(all.filter((c) => c.pq)).size >= pqQuorum) {
+          throw new CairnError("COSIGNATURE_TIME_INVALID", `${members.size} of the required ${quorum} members cosigned ${window}; not counted: ${late.join(", ")}`);
         }
-        throw new CairnError("QUORUM_NOT_MET", `${all.length} of the required ${need} member cosignatures verify`);
+        if (members.size < quorum) throw new CairnError("QUORUM_NOT_MET", `${earliestByMember(all).size} of the required ${quorum} member cosignatures verify`);
+        throw new CairnError("PQ_QUORUM_NOT_MET", `${pqMembers.size} of the required ${pqQuorum} members' ML-DSA-44 cosignatures verify`);
       }
-      const names = timely.map((c) => c.name);
-      return [timely, `${timely.length} of ${this.members.length} members cosigned (quorum ${need}): ${names.join(", ")}`];
+      const names = [...members.keys()];
+      const pq = pqQuorum > 0 || pqMembers.size > 0 ? `; ML-DSA-44 from ${pqMembers.size} (required ${pqQuorum})` : "";
+      return [{ members, pqMembers }, `${members.size} of ${this.schedule.members.length} members cosigned (quorum ${quorum}): ${names.join(", ")}${pq}`];
     });
 
     const interval = await run("time", "ENTRY_AFTER_SEAL", () => {
@@ -229,7 +248,9 @@ export class ReceiptVerifier {
       if (entry.submission.time > header.sealedAt + window) {
         throw new CairnError("ENTRY_AFTER_SEAL", `the entry is dated ${entry.submission.time}, after its block was sealed (${header.sealedAt}) plus the ${window} s window`);
       }
-      const by = counted.map((c) => c.timestamp).sort((x, y) => x - y)[this.trust.quorum - 1]!;
+      // The policy held once a quorum had cosigned and, if required, enough members post-quantum too.
+      const nth = (times: Map<string, number>, n: number) => (n === 0 ? -Infinity : [...times.values()].sort((x, y) => x - y)[n - 1]!);
+      const by = Math.max(nth(counted.members, this.schedule.quorum), nth(counted.pqMembers, this.schedule.pqQuorum));
       return [{ from: entry.submission.time, by }, `dated ${entry.submission.time}; sealed at ${header.sealedAt}; a quorum had cosigned by ${by}`];
     });
 
@@ -242,7 +263,7 @@ export class ReceiptVerifier {
       sealedAt: header.sealedAt,
       checkpointSize: checkpoint.size,
       checkpointNote: receipt.checkpoint,
-      cosigners: counted.map((c) => c.name),
+      cosigners: [...counted.members.keys()],
       documentChecked: wanted !== undefined,
       interval,
       steps,
@@ -259,12 +280,27 @@ export class ReceiptVerifier {
   async openCheckpoint(note: string): Promise<VerifiedCheckpoint> {
     let verified = this.checkpoints.get(note);
     if (verified === undefined) {
-      const opened = await openNote(note, this.operators);
+      // The size decides which keys may have signed; it is read before any
+      // signature is checked, and a signature only counts under a key the
+      // trust schedules for that size.
+      const claimed = parseCheckpoint(parseNote(note).text);
+      const valid = this.operators.filter((o) => validAt(o.key, claimed.size));
+      let opened;
+      try {
+        opened = await openNote(note, valid.map((o) => o.verifier));
+      } catch (e) {
+        const retired = this.operators.filter((o) => !validAt(o.key, claimed.size));
+        if (!isCairnError(e, "NOTE_UNVERIFIED") || retired.length === 0) throw e;
+        const by = await openNote(note, retired.map((o) => o.verifier)).then((n) => n.verified[0], () => undefined);
+        if (by === undefined) throw e;
+        const key = retired.find((o) => o.verifier.keyId === by.keyId)!.key;
+        throw new CairnError("KEY_NOT_VALID", `the checkpoint of ${claimed.size} blocks is signed by operator key ${by.name}+${keyIdHex(by.keyId)}, which the trust document schedules for sizes ${describeRange(key)} only`);
+      }
       const checkpoint = parseCheckpoint(opened.text);
       if (checkpoint.origin !== this.trust.origin) {
         throw new CairnError("WRONG_ORIGIN", `checkpoint is for origin ${checkpoint.origin}, not ${this.trust.origin}`);
       }
-      const cosigners = await this.countCosigners(note);
+      const cosigners = await this.countCosigners(note, checkpoint.size);
       verified = { checkpoint, cosigners };
       if (this.checkpoints.size >= CHECKPOINT_CACHE_SIZE) this.checkpoints.delete(this.checkpoints.keys().next().value!);
       this.checkpoints.set(note, verified);
@@ -272,21 +308,18 @@ export class ReceiptVerifier {
     return verified;
   }
 
-  private async countCosigners(note: string): Promise<{ name: string; timestamp: number }[]> {
-    if (this.members.length === 0) return [];
+  private async countCosigners(note: string, size: number): Promise<Cosigner[]> {
+    const valid = this.members.filter((m) => validAt(m.key, size));
+    if (valid.length === 0) return [];
     // A member signature that fails to verify rejects the note, as C2SP
     // signed-note advises: it means the checkpoint was tampered with.
-    const opened = await openNote(note, this.members).catch((e: unknown) => {
+    // Signatures by keys not scheduled for this size are unknown lines, ignored.
+    const opened = await openNote(note, valid.map((m) => m.verifier)).catch((e: unknown) => {
       if (isCairnError(e, "NOTE_UNVERIFIED")) return undefined;
       throw new CairnError("QUORUM_NOT_MET", `a member cosignature does not verify: ${(e as Error).message}`, { cause: e });
     });
     if (opened === undefined) return [];
-    const earliest = new Map<string, number>();
-    for (const s of opened.verified) {
-      const t = s.timestamp ?? -1;
-      if (!earliest.has(s.name) || t < earliest.get(s.name)!) earliest.set(s.name, t);
-    }
-    return [...earliest].map(([name, timestamp]) => ({ name, timestamp }));
+    return opened.verified.map((s) => ({ name: s.name, timestamp: s.timestamp ?? -1, pq: s.type === KEY_TYPE_COSIGNATURE_MLDSA44 }));
   }
 
   private clientVerifier(entry: Entry, receipt: Receipt, pinned?: readonly string[]): [NoteVerifier, string] {
@@ -318,7 +351,18 @@ export class ReceiptVerifier {
 }
 
 /** Codes a step keeps from the failure inside it, because they are more precise than the step's own. */
-const PASS_THROUGH = new Set<ErrorCode>(["WRONG_ORIGIN", "BLOCK_MISMATCH", "DIGEST_MISMATCH", "QUORUM_NOT_MET", "COSIGNATURE_TIME_INVALID"]);
+const PASS_THROUGH = new Set<ErrorCode>(["WRONG_ORIGIN", "BLOCK_MISMATCH", "DIGEST_MISMATCH", "QUORUM_NOT_MET", "PQ_QUORUM_NOT_MET", "COSIGNATURE_TIME_INVALID", "KEY_NOT_VALID"]);
+
+/** Each member's earliest timestamp among `cosigners`. */
+function earliestByMember(cosigners: readonly Cosigner[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of cosigners) if (!out.has(c.name) || c.timestamp < out.get(c.name)!) out.set(c.name, c.timestamp);
+  return out;
+}
+
+function describeRange(k: ScheduledKey): string {
+  return k.until === undefined ? `from ${k.from}` : `${k.from} to ${k.until}`;
+}
 
 /** One-shot convenience; for many receipts build one ReceiptVerifier and reuse it. */
 export function verifyReceipt(receipt: unknown, trust: unknown, options?: VerifyReceiptOptions): Promise<ReceiptVerification> {

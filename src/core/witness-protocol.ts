@@ -28,10 +28,9 @@
  */
 import { bytesEqual, fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from "./bytes.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
-import { cosignatureVerifier } from "./cosignature.js";
 import { CairnError, check, isCairnError, type ErrorCode } from "./errors.js";
 import { EMPTY_ROOT, HASH_SIZE } from "./hash.js";
-import { KEY_TYPE_ED25519, keyIdHex, noteVerifier, type NoteSigner, type NoteVerifier } from "./keys.js";
+import { KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, keyIdHex, noteVerifier, parseVerifierKey, type NoteSigner, type NoteVerifier } from "./keys.js";
 import { verifyConsistency } from "./merkle.js";
 import { MAX_NOTE_SIZE, openNote, parseNote, signNote, type ParsedNote } from "./note.js";
 
@@ -368,7 +367,7 @@ export async function cosignatureResponse(checkpointBody: string, signers: reado
  * BAD_CHECKPOINT if checkpointNote is not a signed checkpoint.
  */
 export async function cosignaturesFromResponse(body: string, checkpointNote: string, memberKey: string): Promise<string[]> {
-  const verifier = cosignatureVerifier(memberKey);
+  const verifier = cosignerVerifier(memberKey);
   const { text } = parseNote(checkpointNote);
   parseCheckpoint(text);
 
@@ -396,4 +395,11 @@ export async function cosignaturesFromResponse(body: string, checkpointNote: str
     check(r.timestamp !== 0, "BAD_COSIGNATURE", `cosignature by ${id} has a zero timestamp`);
   });
   return mine.map((s) => s.line + "\n");
+}
+
+/** A cosigner's verifier: cosignature/v1 (0x04) or ML-DSA-44 subtree/v1 (0x06); any other key type is BAD_KEY. */
+function cosignerVerifier(memberKey: string): NoteVerifier {
+  const key = parseVerifierKey(memberKey);
+  check(key.type === KEY_TYPE_COSIGNATURE_V1 || key.type === KEY_TYPE_COSIGNATURE_MLDSA44, "BAD_KEY", "a member key must be a cosigner key (type 0x04 or 0x06)");
+  return noteVerifier(key);
 }

@@ -6,7 +6,7 @@
  * runtime. The operator holds no member secret (docs/ARCHITECTURE.md).
  */
 import { formatVerifierKey, KEY_TYPE_ED25519, noteSigner, parseSignerKey, type NoteSigner } from "../core/keys.js";
-import type { Trust } from "../core/trust.js";
+import type { TrustV1 } from "../core/trust.js";
 import type { PrimaryStore } from "../store/types.js";
 import type { Clock } from "./clock.js";
 import type { CairnConfig } from "./config.js";
@@ -30,7 +30,7 @@ export interface Context {
   readonly members: readonly Member[];
   readonly operator: NoteSigner;
   readonly operatorKey: string;
-  readonly trust: Trust;
+  readonly trust: TrustV1;
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;

@@ -13,6 +13,8 @@ import {
   verifyBlock,
   verifyReceipt,
   ClientRegistry,
+  parseTrust,
+  trustFingerprint,
 } from "../../src/core/index.js";
 import { buildVectors, renderFormats, type FormatVectors } from "../../scripts/formats.js";
 
@@ -60,7 +62,7 @@ describe("docs/FORMATS.md and test/vectors/cairn-v1.json", () => {
 describe("cairn-v1 vectors, checked independently of the code that made them", () => {
   const v = JSON.parse(read("test/vectors/cairn-v1.json")) as FormatVectors;
   const operatorKey = v.trust.operatorKeys[0]!;
-  const clientKey = v.keys.at(-1)!.verifierKey;
+  const clientKey = v.keys.find((k) => k.label === "cairn vector client")!.verifierKey;
 
   it("entry ids are SHA-256(0x00 ‖ entry bytes), digests SHA-256 of the document", () => {
     for (const s of v.submissions) {
@@ -98,6 +100,16 @@ describe("cairn-v1 vectors, checked independently of the code that made them", (
   it("the promise opens with the operator key", async () => {
     const p = await openPromise(v.promise.note, [operatorKey]);
     expect(p.id).toBe(v.submissions[0]!.id);
+  });
+
+  it("trust v2: the recorded document parses to itself with the recorded fingerprints, and the example receipt verifies under it", async () => {
+    expect(parseTrust(v.trustV2.document)).toEqual(v.trustV2.document);
+    expect(trustFingerprint(v.trustV2.document)).toBe(v.trustV2.fingerprint);
+    expect(trustFingerprint(v.trust)).toBe(v.trustV2.fingerprintV1);
+    // The fingerprint is SHA-256 of the canonical JSON, as FORMATS says: recompute it independently.
+    expect(createHash("sha256").update(JSON.stringify(v.trustV2.document)).digest("hex")).toBe(v.trustV2.fingerprint);
+    const result = await verifyReceipt(v.receipt, v.trustV2.document, { document: new TextEncoder().encode(v.submissions[0]!.document) });
+    expect(result.checkpointSize).toBe(2);
   });
 
   it("the receipt verifies against the trust document and the document bytes", async () => {

@@ -150,9 +150,9 @@ describe("keys: strict parsing", () => {
     expectCode(() => formatVerifierKey("", 1, pk), "BAD_KEY_NAME");
   });
 
-  it("unknown types (0x02 ECDSA, 0x06 ML-DSA) are unsupported", () => {
+  it("unknown types (0x02 ECDSA, 0x03 reserved, 0x05 RFC 6962) are unsupported", () => {
     expectCode(() => parseVerifierKey(vkey("x", 0x02, pk)), "UNSUPPORTED_ALGORITHM");
-    expectCode(() => parseVerifierKey(vkey("x", 0x06, pk)), "UNSUPPORTED_ALGORITHM");
+    expectCode(() => parseVerifierKey(vkey("x", 0x03, pk)), "UNSUPPORTED_ALGORITHM");
     expectCode(() => formatVerifierKey("x", 0x05, pk), "UNSUPPORTED_ALGORITHM");
   });
 
