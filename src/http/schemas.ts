@@ -104,6 +104,7 @@ export const Consortium = z
       z.object({
         name: z.string(),
         key: z.string(),
+        pqKey: z.string().optional().openapi({ description: "Its ML-DSA-44 cosigner key (type 0x06), when it cosigns post-quantum too" }),
         witness: z.string().openapi({ description: "URL prefix of the member's witness (C2SP tlog-witness)" }),
         answer: z
           .object({ status: z.enum(["cosigned", "refused", "unreachable"]), message: z.string().nullable(), at: z.number().int(), evidence: z.unknown() })
@@ -116,7 +117,7 @@ export const Consortium = z
   })
   .openapi("Consortium");
 
-export const Trust = z
+const TrustV1 = z
   .object({
     version: z.literal("cairn-trust/v1"),
     origin: z.string(),
@@ -124,8 +125,23 @@ export const Trust = z
     members: z.array(z.object({ name: z.string(), key: z.string() }).readonly()).readonly(),
     quorum: z.number().int(),
   })
-  .readonly()
-  .openapi("Trust");
+  .readonly();
+
+const ScheduledKey = z.object({ key: z.string(), from: z.number().int(), until: z.number().int().optional() }).readonly();
+
+const TrustV2 = z
+  .object({
+    version: z.literal("cairn-trust/v2"),
+    origin: z.string(),
+    operatorKeys: z.array(ScheduledKey).readonly(),
+    members: z.array(z.object({ name: z.string(), keys: z.array(ScheduledKey).readonly() }).readonly()).readonly(),
+    quorum: z.number().int(),
+    pqQuorum: z.number().int(),
+  })
+  .readonly();
+
+/** Version 1 while no member has an ML-DSA-44 key; version 2 once one has (FORMATS.md §8). */
+export const Trust = z.union([TrustV1, TrustV2]).openapi("Trust");
 
 export const VerifyBody = z
   .object({

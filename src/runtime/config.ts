@@ -22,7 +22,7 @@
  */
 import { CairnError } from "../core/errors.js";
 import { toHex } from "../core/bytes.js";
-import { isValidKeyName, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../core/keys.js";
+import { isValidKeyName, KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../core/keys.js";
 import { majority } from "../core/trust.js";
 import { DEFAULTS, type CairnConfig, type DatabaseConfig, type LibsqlDatabaseConfig, type MemberConfig } from "../service/config.js";
 
@@ -126,7 +126,7 @@ function members(s: Settings): MemberConfig[] {
   return list.map((m: unknown, i: number) => {
     const where = `CAIRN_MEMBERS[${i}]`;
     if (typeof m !== "object" || m === null) bad(where, "must be an object");
-    const { name, key, witness, ...rest } = m as Record<string, unknown>;
+    const { name, key, pqKey, witness, ...rest } = m as Record<string, unknown>;
     if ("cosignerKey" in rest) {
       bad(`${where}.cosignerKey`, "the operator must not hold a member's private key: give the member's public cosigner key as key; the member keeps its private key in its own witness (cairn member)");
     }
@@ -134,7 +134,7 @@ function members(s: Settings): MemberConfig[] {
       if (replica in rest) bad(`${where}.${replica}`, "the operator does not write members' replicas any more: each member's witness keeps its own; name its witness URL as witness");
     }
     const unknown = Object.keys(rest);
-    if (unknown.length > 0) bad(`${where}.${unknown[0]}`, 'is not a setting of a member (known: name, key, witness)');
+    if (unknown.length > 0) bad(`${where}.${unknown[0]}`, 'is not a setting of a member (known: name, key, pqKey, witness)');
     if (typeof name !== "string" || !isValidKeyName(name)) bad(`${where}.name`, "must be a key name (no spaces, no '+')");
     if (names.has(name)) bad(`${where}.name`, `${name} is listed twice`);
     names.add(name);
@@ -149,6 +149,20 @@ function members(s: Settings): MemberConfig[] {
     if (parsed.name !== name) bad(`${where}.key`, `key is named ${parsed.name}, expected ${name}`);
     if (keys.has(toHex(parsed.publicKey))) bad(`${where}.key`, "the same public key is listed for another member");
     keys.add(toHex(parsed.publicKey));
+    let pq: string | undefined;
+    if (pqKey !== undefined) {
+      let p;
+      try {
+        p = parseVerifierKey(String(pqKey));
+      } catch (e) {
+        bad(`${where}.pqKey`, `is not a valid verifier key: ${(e as Error).message}`);
+      }
+      if (p.type !== KEY_TYPE_COSIGNATURE_MLDSA44) bad(`${where}.pqKey`, "must be an ML-DSA-44 cosigner key of type 0x06");
+      if (p.name !== name) bad(`${where}.pqKey`, `key is named ${p.name}, expected ${name}`);
+      if (keys.has(toHex(p.publicKey))) bad(`${where}.pqKey`, "the same public key is listed for another member");
+      keys.add(toHex(p.publicKey));
+      pq = p.text;
+    }
     if (typeof witness !== "string") bad(`${where}.witness`, "is required: the URL prefix of the member's witness (e.g. https://witness.member.example/cairn)");
     let url: URL;
     try {
@@ -157,7 +171,7 @@ function members(s: Settings): MemberConfig[] {
       bad(`${where}.witness`, `is not a URL: ${JSON.stringify(witness)}`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") bad(`${where}.witness`, "must be an http:// or https:// URL");
-    return { name, key: parsed.text, witness: witness.replace(/\/+$/, "") };
+    return { name, key: parsed.text, ...(pq ? { pqKey: pq } : {}), witness: witness.replace(/\/+$/, "") };
   });
 }
 
@@ -175,6 +189,12 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
     if (toHex(parseVerifierKey(m.key).publicKey) === toHex(operator.publicKey)) bad(`CAIRN_MEMBERS[${i}].key`, "a member's cosigner key cannot be the operator's key");
   });
   const quorum = integer(s, "CAIRN_QUORUM", majority(list.length), 1, list.length);
+  // A member with an ML-DSA-44 key counts only with both cosignatures, so a
+  // post-quantum quorum is met whenever the quorum is, if every member has one.
+  const pqQuorum = integer(s, "CAIRN_PQ_QUORUM", 0, 0, quorum);
+  if (pqQuorum > 0 && list.some((m) => m.pqKey === undefined)) {
+    bad("CAIRN_PQ_QUORUM", `needs every member to have a pqKey (an ML-DSA-44 cosigner key); ${list.filter((m) => m.pqKey === undefined).map((m) => m.name).join(", ")} has none`);
+  }
   const adminToken = required(s, "CAIRN_ADMIN_TOKEN");
   if (adminToken.length < 16) bad("CAIRN_ADMIN_TOKEN", "must be at least 16 characters");
   return {
@@ -183,6 +203,7 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
     primary: primaryDatabase(s, options),
     members: list,
     quorum,
+    pqQuorum,
     sealIntervalMs: parseInterval("CAIRN_SEAL_INTERVAL", s.CAIRN_SEAL_INTERVAL, DEFAULTS.sealIntervalMs),
     batchLimit: integer(s, "CAIRN_BATCH_LIMIT", DEFAULTS.batchLimit, 1, 1_000_000),
     maxSealDelaySeconds: integer(s, "CAIRN_MAX_SEAL_DELAY", DEFAULTS.maxSealDelaySeconds, 1, 86_400),

@@ -67,9 +67,9 @@ export async function startDevMembers(options: {
     });
     processes.set(name, child);
     prefixLines(child, name);
-    const ready = await new Promise<{ url: string; key: string }>((resolve, reject) => {
+    const ready = await new Promise<{ url: string; key: string; pqKey: string | null }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`witness ${name} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
-      child.once("message", (m: { type: string; url: string; key: string }) => {
+      child.once("message", (m: { type: string; url: string; key: string; pqKey: string | null }) => {
         clearTimeout(timer);
         resolve(m);
       });
@@ -78,7 +78,7 @@ export async function startDevMembers(options: {
         reject(new Error(`witness ${name} exited (${code}) before it was ready`));
       });
     });
-    return { name, key: ready.key, witness: ready.url };
+    return { name, key: ready.key, ...(ready.pqKey ? { pqKey: ready.pqKey } : {}), witness: ready.url };
   };
   try {
     const members = await Promise.all(options.members.map(spawnOne));

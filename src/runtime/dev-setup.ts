@@ -65,6 +65,7 @@ export function devSettings(dataDir: string, env: Settings): { settings: Setting
     CAIRN_BATCH_LIMIT: env.CAIRN_BATCH_LIMIT,
     CAIRN_MAX_SEAL_DELAY: env.CAIRN_MAX_SEAL_DELAY,
     CAIRN_QUORUM: env.CAIRN_QUORUM,
+    CAIRN_PQ_QUORUM: env.CAIRN_PQ_QUORUM,
   };
   return {
     settings,

@@ -34,7 +34,7 @@ try {
       `  replica: ${status.replica.size} blocks; last cosigned: ${status.latest?.size ?? "none"}${status.halted ? `; HALTED: ${status.halted.code}` : ""}`,
     ].join("\n"),
   );
-  process.send?.({ type: "ready", url: member.url, key: status.key, name: status.name });
+  process.send?.({ type: "ready", url: member.url, key: status.key, pqKey: status.pqKey, name: status.name });
   // A request still being judged (a long catch-up) is not waited for: the
   // replica's appends are atomic and the state file is replaced by rename,
   // so ending mid-way loses only work that the next request redoes.

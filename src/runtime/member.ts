@@ -13,6 +13,7 @@
  *   CAIRN_LOG_URL                the operator's public URL, where blocks are read
  *   CAIRN_MAX_SKEW               seconds a block may be dated ahead of this clock (default 60)
  *   CAIRN_SYNC_BUDGET            seconds one request may spend catching up (default 10)
+ *   CAIRN_MEMBER_MLDSA           1: cosign with an ML-DSA-44 key too (made in the data dir)
  *   PORT, HOST                   listen address (default 8788, 127.0.0.1)
  */
 import { randomBytes } from "node:crypto";
@@ -21,7 +22,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
-import { formatSignerKey, formatVerifierKey, KEY_TYPE_COSIGNATURE_V1, parseSignerKey } from "../core/keys.js";
+import { formatSignerKey, formatVerifierKey, KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, parseSignerKey } from "../core/keys.js";
 import { createWitnessApp } from "../http/witness-app.js";
 import { systemClock, type Clock } from "../service/clock.js";
 import type { Fetch } from "../service/context.js";
@@ -38,6 +39,15 @@ export interface MemberSettings {
   readonly replica: { readonly url: string; readonly authToken?: string };
   readonly port: number;
   readonly host: string;
+  /** Cosign with an ML-DSA-44 key as well (CAIRN_MEMBER_MLDSA=1). */
+  readonly mldsa: boolean;
+}
+
+function flag(s: Settings, name: string): boolean {
+  const v = s[name]?.trim();
+  if (v === undefined || v === "" || v === "0") return false;
+  if (v === "1") return true;
+  bad(name, `must be 1 or 0, got ${JSON.stringify(v)}`);
 }
 
 export function parseMemberSettings(s: Settings): MemberSettings {
@@ -54,22 +64,27 @@ export function parseMemberSettings(s: Settings): MemberSettings {
     replica: token ? { url: replicaUrl, authToken: token } : { url: replicaUrl },
     port,
     host: s.HOST?.trim() || "127.0.0.1",
+    mldsa: flag(s, "CAIRN_MEMBER_MLDSA"),
   };
 }
 
-/** The member's cosigner key: made once in its data dir, readable by it alone. */
-export function memberKey(dataDir: string, name: string): { seed: Uint8Array; verifierKey: string; created: boolean } {
-  const file = join(dataDir, "cosigner.key");
+/**
+ * The member's cosigner key: made once in its data dir, readable by it
+ * alone. Ed25519 (0x04) in cosigner.key; with CAIRN_MEMBER_MLDSA=1 also an
+ * ML-DSA-44 key (0x06) in cosigner-mldsa44.key.
+ */
+export function memberKey(dataDir: string, name: string, type: typeof KEY_TYPE_COSIGNATURE_V1 | typeof KEY_TYPE_COSIGNATURE_MLDSA44 = KEY_TYPE_COSIGNATURE_V1): { seed: Uint8Array; verifierKey: string; created: boolean } {
+  const file = join(dataDir, type === KEY_TYPE_COSIGNATURE_V1 ? "cosigner.key" : "cosigner-mldsa44.key");
   mkdirSync(dataDir, { recursive: true });
   const created = !existsSync(file);
-  if (created) writeFileSync(file, formatSignerKey(name, KEY_TYPE_COSIGNATURE_V1, randomBytes(32)) + "\n", { mode: 0o600, flag: "wx" });
+  if (created) writeFileSync(file, formatSignerKey(name, type, randomBytes(32)) + "\n", { mode: 0o600, flag: "wx" });
   let key;
   try {
     key = parseSignerKey(readFileSync(file, "utf8").trim());
   } catch (e) {
     bad(file, `is not a cosigner key: ${(e as Error).message}`);
   }
-  if (key.type !== KEY_TYPE_COSIGNATURE_V1) bad(file, "must hold a cosigner key (type 0x04)");
+  if (key.type !== type) bad(file, `must hold a cosigner key of type 0x0${type}`);
   if (key.name !== name) bad("CAIRN_MEMBER_NAME", `is ${name}, but the key in ${file} is named ${key.name}`);
   return { seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey), created };
 }
@@ -114,11 +129,13 @@ export async function startMember(
   installNodeEd25519();
   const settings = parseMemberSettings(options.env ?? process.env);
   const key = memberKey(settings.dataDir, settings.config.name);
+  const pq = settings.mldsa ? memberKey(settings.dataDir, settings.config.name, KEY_TYPE_COSIGNATURE_MLDSA44) : undefined;
   const replica = await openLibsqlStore({ ...settings.replica, ...(options.durability ? { durability: options.durability } : {}) });
   const witness = await Witness.open({
     config: settings.config,
     seed: key.seed,
     verifierKey: key.verifierKey,
+    ...(pq ? { pq: { seed: pq.seed, verifierKey: pq.verifierKey } } : {}),
     replica,
     state: fileState(join(settings.dataDir, "witness-state.json")),
     clock: options.clock ?? systemClock,

@@ -87,7 +87,8 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
       operatorKey: formatVerifierKey(operator.name, operator.type, operator.publicKey),
       operatorUrl: `http://127.0.0.1:${port}`,
       members,
-      env: Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("CAIRN_") && k !== "PORT" && k !== "HOST")),
+      // The witnesses get none of the operator's settings, only whether to cosign post-quantum too.
+      env: Object.fromEntries(Object.entries(env).filter(([k]) => (!k.startsWith("CAIRN_") || k === "CAIRN_MEMBER_MLDSA") && k !== "PORT" && k !== "HOST")),
     });
     settings = { ...configured, CAIRN_MEMBERS: JSON.stringify(devMembers.members) };
   }

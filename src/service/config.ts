@@ -25,6 +25,8 @@ export interface MemberConfig {
   readonly name: string;
   /** Its public cosigner key: C2SP verifier key, type 0x04 (cosignature/v1). */
   readonly key: string;
+  /** Its ML-DSA-44 cosigner key (type 0x06), if it cosigns post-quantum too; its cosignatures then count only with both lines. */
+  readonly pqKey?: string;
   /** URL prefix of its witness (C2SP tlog-witness): `${witness}/add-checkpoint`. */
   readonly witness: string;
 }
@@ -38,6 +40,8 @@ export interface CairnConfig {
   readonly members: readonly MemberConfig[];
   /** Cosignatures needed for a checkpoint to be final. */
   readonly quorum: number;
+  /** Of those, how many must be ML-DSA-44 too (published as the trust's pqQuorum; 0 unless every member has a pqKey). */
+  readonly pqQuorum: number;
   /** How often the scheduled seal runs. */
   readonly sealIntervalMs: number;
   /** Most entries one block takes. */

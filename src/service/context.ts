@@ -6,7 +6,7 @@
  * runtime. The operator holds no member secret (docs/ARCHITECTURE.md).
  */
 import { formatVerifierKey, KEY_TYPE_ED25519, noteSigner, parseSignerKey, type NoteSigner } from "../core/keys.js";
-import type { TrustV1 } from "../core/trust.js";
+import type { Trust } from "../core/trust.js";
 import type { PrimaryStore } from "../store/types.js";
 import type { Clock } from "./clock.js";
 import type { CairnConfig } from "./config.js";
@@ -17,6 +17,8 @@ export interface Member {
   readonly name: string;
   /** C2SP verifier key, type 0x04. */
   readonly verifierKey: string;
+  /** Its ML-DSA-44 verifier key (type 0x06), when it cosigns with one too. */
+  readonly pqKey?: string;
   /** URL prefix of the member's witness. */
   readonly witness: string;
 }
@@ -30,7 +32,7 @@ export interface Context {
   readonly members: readonly Member[];
   readonly operator: NoteSigner;
   readonly operatorKey: string;
-  readonly trust: TrustV1;
+  readonly trust: Trust;
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -47,7 +49,7 @@ export function createContext(deps: {
 }): Context {
   const { config } = deps;
   const operatorKey = parseSignerKey(config.operatorKey);
-  const members = config.members.map((m): Member => ({ name: m.name, verifierKey: m.key, witness: m.witness }));
+  const members = config.members.map((m): Member => ({ name: m.name, verifierKey: m.key, ...(m.pqKey ? { pqKey: m.pqKey } : {}), witness: m.witness }));
   const operatorVerifierKey = formatVerifierKey(operatorKey.name, KEY_TYPE_ED25519, operatorKey.publicKey);
   return {
     config,
@@ -55,16 +57,29 @@ export function createContext(deps: {
     members,
     operator: noteSigner(operatorKey),
     operatorKey: operatorVerifierKey,
-    trust: {
-      version: "cairn-trust/v1",
-      origin: config.origin,
-      operatorKeys: [operatorVerifierKey],
-      members: members.map((m) => ({ name: m.name, key: m.verifierKey })),
-      quorum: config.quorum,
-    },
+    trust: trustOf(config, operatorVerifierKey, members),
     clock: deps.clock,
     log: deps.log,
     metrics: deps.metrics ?? new Metrics(),
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+  };
+}
+
+/**
+ * The trust document this log publishes (FORMATS.md §8): version 1 while no
+ * member has an ML-DSA-44 key, so verifiers pinned before keep the same
+ * document and fingerprint; version 2 once one has, to name that key.
+ */
+function trustOf(config: CairnConfig, operatorKey: string, members: readonly Member[]): Trust {
+  if (members.every((m) => m.pqKey === undefined)) {
+    return { version: "cairn-trust/v1", origin: config.origin, operatorKeys: [operatorKey], members: members.map((m) => ({ name: m.name, key: m.verifierKey })), quorum: config.quorum };
+  }
+  return {
+    version: "cairn-trust/v2",
+    origin: config.origin,
+    operatorKeys: [{ key: operatorKey, from: 0 }],
+    members: members.map((m) => ({ name: m.name, keys: [{ key: m.verifierKey, from: 0 }, ...(m.pqKey ? [{ key: m.pqKey, from: 0 }] : [])] })),
+    quorum: config.quorum,
+    pqQuorum: config.pqQuorum,
   };
 }

@@ -57,6 +57,8 @@ export async function askWitness(ctx: Context, member: Member, checkpoint: Check
       let cosignatures: string[];
       try {
         cosignatures = await cosignaturesFromResponse(reply.body, checkpoint.note, member.verifierKey);
+        // A member with an ML-DSA-44 key counts only when it signed with both (the published pqQuorum relies on it).
+        if (member.pqKey !== undefined) cosignatures.push(...(await cosignaturesFromResponse(reply.body, checkpoint.note, member.pqKey)));
       } catch (e) {
         // An answer, but no cosignature by this member's key over this
         // checkpoint: counted for nothing, and shown as what it is.

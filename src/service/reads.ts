@@ -130,6 +130,7 @@ export class Reads {
         return {
           name: m.name,
           key: m.verifierKey,
+          ...(m.pqKey ? { pqKey: m.pqKey } : {}),
           witness: m.witness,
           answer: a === undefined ? null : { status: a.status, message: a.detail, at: a.updatedAt, evidence: a.evidence === null ? null : (JSON.parse(a.evidence) as unknown) },
           // The witness's latest cosigned checkpoint, as far as the operator knows.

@@ -27,6 +27,8 @@ import { parseBlockHeader } from "../core/block.js";
 import { fromBase64, toBase64, toHex } from "../core/bytes.js";
 import { ClientRegistry, parseClientRecord } from "../core/client-record.js";
 import { cosigner } from "../core/cosignature.js";
+import type { NoteSigner } from "../core/keys.js";
+import { mldsaCosigner } from "../core/mldsa-cosignature.js";
 import { CairnError, isCairnError, type ErrorCode } from "../core/errors.js";
 import { treeLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
@@ -92,6 +94,8 @@ export interface WitnessDeps {
   /** Ed25519 seed of the member's cosigner key (type 0x04). */
   readonly seed: Uint8Array;
   readonly verifierKey: string;
+  /** The member's ML-DSA-44 cosigner key (type 0x06), if it cosigns post-quantum too: every cosignature then carries both lines. */
+  readonly pq?: { readonly seed: Uint8Array; readonly verifierKey: string };
   readonly replica: WitnessReplica;
   readonly state: WitnessStatePort;
   readonly clock: Clock;
@@ -138,6 +142,8 @@ export class Witness {
   private shared = false;
   private lock: Promise<unknown> = Promise.resolve();
   private fault: WitnessFault = () => {};
+  /** ML-DSA-44 cosigning, when the member has that key. */
+  private pq?: { readonly verifierKey: string; signer(timestamp: number): NoteSigner };
   private readonly blocksVerified;
   private readonly entriesVerified;
   private readonly refusals;
@@ -186,6 +192,11 @@ export class Witness {
   private static make(deps: WitnessDeps): Witness {
     const w = new Witness(deps.config, deps.seed, deps.verifierKey, deps.replica, deps.state, deps.clock, deps.log, deps.fetch ?? ((i, init) => fetch(i, init)), deps.metrics ?? new Metrics());
     if (deps.fault) w.fault = deps.fault;
+    if (deps.pq) {
+      const { seed, verifierKey } = deps.pq;
+      mldsaCosigner(seed, deps.config.name, 0); // refuses a bad seed or name at start, not at the first cosignature
+      w.pq = { verifierKey, signer: (timestamp) => mldsaCosigner(seed, deps.config.name, timestamp) };
+    }
     return w;
   }
 
@@ -267,7 +278,8 @@ export class Witness {
       return this.refuse(422, e);
     }
     const now = this.clock.now();
-    const lines = await cosignatureResponse(verdict.body, [cosigner(this.seed, this.config.name, now)]);
+    const signers = [cosigner(this.seed, this.config.name, now), ...(this.pq ? [this.pq.signer(now)] : [])];
+    const lines = await cosignatureResponse(verdict.body, signers);
     const note = `${request.checkpoint}${lines}`;
     await this.save({ ...this.state, latest: { size: checkpoint.size, root: toBase64(checkpoint.root), note } });
     await this.fault("persisted");
@@ -293,6 +305,7 @@ export class Witness {
     return {
       name: this.config.name,
       key: this.verifierKey,
+      pqKey: this.pq?.verifierKey ?? null,
       origin: this.config.origin,
       log: this.config.logUrl,
       replica: { size: head.size, hash: head.hash },

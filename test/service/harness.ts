@@ -99,6 +99,8 @@ export interface ClusterOptions {
   readonly clock?: TestClock;
   readonly fault?: FaultHook;
   readonly config?: Partial<CairnConfig>;
+  /** Changes the operator's configuration once the witnesses' URLs are known. */
+  readonly configure?: (config: CairnConfig) => CairnConfig;
   /** Share these running witnesses (a second operator process on the same primary). */
   readonly witnesses?: readonly TestWitness[];
   /** The operator's logger; silent by default. */
@@ -128,6 +130,7 @@ export function clusterConfig(dir: string, witnesses: readonly { name: string; u
       return { name: w.name, key: formatVerifierKey(k.name, k.type, k.publicKey), witness: w.url };
     }),
     quorum: quorum ?? Math.floor(witnesses.length / 2) + 1,
+    pqQuorum: 0,
     sealIntervalMs: 1000,
     batchLimit: DEFAULTS.batchLimit,
     maxSealDelaySeconds: 60,
@@ -168,7 +171,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const witnesses = options.witnesses ?? (await makeWitnesses(dir, options.members ?? 3, url, clock));
-  const config = { ...clusterConfig(dir, witnesses, options.quorum), ...options.config };
+  const defaults = { ...clusterConfig(dir, witnesses, options.quorum), ...options.config };
+  const config = options.configure ? options.configure(defaults) : defaults;
   const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal" });
   const ctx = createContext({ config, primary, clock, log: options.log ?? silentLogger });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});

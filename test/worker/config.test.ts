@@ -7,7 +7,7 @@
  * with a message that names the setting, and failing every cron run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatVerifierKey, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../../src/core/index.js";
+import { formatVerifierKey, generateKeyPair, KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey, sha256, utf8 } from "../../src/core/index.js";
 import { parseConfig, type Settings } from "../../src/runtime/config.js";
 import { absentMember, clientKeys, memberKey, memberName, memberSignerKey, operatorKey, settings, startWorkerd, type MemberSpec, type Workerd } from "./harness.js";
 
@@ -103,6 +103,17 @@ describe("parseConfig for the Worker and for Node", () => {
     refused(none, D1, "CAIRN_MEMBERS", "no member witnesses");
     refused({ ...withMembers(member(1), member(2)), CAIRN_QUORUM: "0" }, D1, "CAIRN_QUORUM");
     refused({ ...withMembers(member(1), member(2)), CAIRN_QUORUM: "3" }, D1, "CAIRN_QUORUM");
+  });
+
+  it("takes a member's ML-DSA-44 key as pqKey and a post-quantum quorum only when every member has one", () => {
+    const pq = (i: number) => generateKeyPair(memberName(i), sha256(utf8(`pq ${i}`)), KEY_TYPE_COSIGNATURE_MLDSA44).verifierKey;
+    const both = withMembers(member(1, { pqKey: pq(1) }), member(2, { pqKey: pq(2) }));
+    expect(parseConfig({ ...both, CAIRN_PQ_QUORUM: "2" }, D1)).toMatchObject({ pqQuorum: 2, members: [{ pqKey: pq(1) }, { pqKey: pq(2) }] });
+    expect(parseConfig(both, D1).pqQuorum).toBe(0);
+    refused({ ...withMembers(member(1, { pqKey: pq(1) }), member(2)), CAIRN_PQ_QUORUM: "1" }, D1, "CAIRN_PQ_QUORUM", "has none");
+    refused({ ...both, CAIRN_PQ_QUORUM: "3" }, D1, "CAIRN_PQ_QUORUM");
+    refused(withMembers(member(1, { pqKey: memberKey(1) })), D1, "CAIRN_MEMBERS[0].pqKey", "type 0x06");
+    refused(withMembers(member(1, { pqKey: pq(2) })), D1, "CAIRN_MEMBERS[0].pqKey", "expected");
   });
 
   it("refuses a witness that is not an http(s) URL", () => {

@@ -29,6 +29,9 @@ Settings (environment):
   CAIRN_MEMBER_REPLICA_AUTH_TOKEN
   CAIRN_MAX_SKEW             seconds a block may be dated ahead of this clock (default 60)
   CAIRN_SYNC_BUDGET          seconds a request may spend catching up (default 10)
+  CAIRN_MEMBER_MLDSA         1: also cosign with an ML-DSA-44 key (C2SP type 0x06),
+                             made in DIR/cosigner-mldsa44.key on first run; its
+                             verifier key goes into the operator's CAIRN_MEMBERS as pqKey
   PORT, HOST                 listen address (default 8788, 127.0.0.1; --port, --host)
 
 Routes: POST /add-checkpoint, GET /checkpoint, GET /status, GET /healthz,
