@@ -114,7 +114,8 @@ interface Scheduled {
   readonly key: ScheduledKey;
 }
 
-const DEFAULT_SKEW_SECONDS = 300;
+/** The clock skew a verifier allows by default; the operator counts only cosignatures dated within it (service/cosign.ts). */
+export const DEFAULT_SKEW_SECONDS = 300;
 const DEFAULT_TIME_WINDOW_SECONDS = 300;
 
 const CHECKPOINT_CACHE_SIZE = 16;

@@ -403,3 +403,22 @@ function cosignerVerifier(memberKey: string): NoteVerifier {
   check(key.type === KEY_TYPE_COSIGNATURE_V1 || key.type === KEY_TYPE_COSIGNATURE_MLDSA44, "BAD_KEY", "a member key must be a cosigner key (type 0x04 or 0x06)");
   return noteVerifier(key);
 }
+
+/**
+ * The timestamp a cosignature line signed (0x04 and 0x06 both put it right
+ * after the key id, as a big-endian u64). For lines cosignaturesFromResponse
+ * returned, which are already verified; throws BAD_COSIGNATURE otherwise.
+ */
+export function cosignatureLineTime(line: string): number {
+  const b64 = line.trimEnd().split(" ").at(-1) ?? "";
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(b64);
+  } catch (cause) {
+    throw new CairnError("BAD_COSIGNATURE", "not a signature line", { cause });
+  }
+  check(bytes.length >= 12, "BAD_COSIGNATURE", "a cosignature line holds a key id and a timestamp");
+  const t = new DataView(bytes.buffer, bytes.byteOffset + 4, 8).getBigUint64(0);
+  check(t <= BigInt(Number.MAX_SAFE_INTEGER), "BAD_COSIGNATURE", "cosignature timestamp exceeds 2^53 - 1");
+  return Number(t);
+}

@@ -15,7 +15,9 @@ import { toHex } from "../core/bytes.js";
 import { parseCheckpoint } from "../core/checkpoint.js";
 import { parseNote } from "../core/note.js";
 import { assembleConsistencyProof, consistencyProofRefs } from "../core/tlog.js";
-import { cosignaturesFromResponse, formatAddCheckpoint, TLOG_SIZE_CONTENT_TYPE } from "../core/witness-protocol.js";
+import { CairnError } from "../core/errors.js";
+import { DEFAULT_SKEW_SECONDS } from "../core/verify-receipt.js";
+import { cosignatureLineTime, cosignaturesFromResponse, formatAddCheckpoint, TLOG_SIZE_CONTENT_TYPE } from "../core/witness-protocol.js";
 import type { CheckpointRecord, WitnessAnswerRecord } from "../store/types.js";
 import type { Context, Member } from "./context.js";
 import { readCapped } from "./read-body.js";
@@ -59,6 +61,7 @@ export async function askWitness(ctx: Context, member: Member, checkpoint: Check
         cosignatures = await cosignaturesFromResponse(reply.body, checkpoint.note, member.verifierKey);
         // A member with an ML-DSA-44 key counts only when it signed with both (the published pqQuorum relies on it).
         if (member.pqKey !== undefined) cosignatures.push(...(await cosignaturesFromResponse(reply.body, checkpoint.note, member.pqKey)));
+        await checkCosignatureTimes(ctx, checkpoint, cosignatures, now);
       } catch (e) {
         // An answer, but no cosignature by this member's key over this
         // checkpoint: counted for nothing, and shown as what it is.
@@ -72,6 +75,25 @@ export async function askWitness(ctx: Context, member: Member, checkpoint: Check
     return { record: answer("refused", size, size === last?.size ? last.hash : "", message, { asked: checkpoint.note, old: reply.old }), cosignatures: [] };
   } catch (e) {
     return { record: answer("unreachable", last?.size ?? 0, last?.hash ?? "", (e as Error).message), cosignatures: [] };
+  }
+}
+
+/**
+ * A cosignature counts here only if a verifier with the default clock skew
+ * would count it (core/verify-receipt.ts): dated no earlier than the newest
+ * block's seal minus the skew and no later than this clock plus the skew. A
+ * witness whose clock is far off would otherwise make "final" checkpoints
+ * whose receipts verifiers refuse.
+ */
+async function checkCosignatureTimes(ctx: Context, checkpoint: CheckpointRecord, lines: readonly string[], now: number): Promise<void> {
+  const newest = checkpoint.size === 0 ? undefined : await ctx.primary.getBlock(checkpoint.size - 1);
+  const from = (newest?.sealedAt ?? 0) - DEFAULT_SKEW_SECONDS;
+  const to = now + DEFAULT_SKEW_SECONDS;
+  for (const line of lines) {
+    const t = cosignatureLineTime(line);
+    if (t < from || t > to) {
+      throw new CairnError("COSIGNATURE_TIME_INVALID", `it is dated ${t}, outside ${from}..${to} (the newest block's seal - ${DEFAULT_SKEW_SECONDS} s .. this clock + ${DEFAULT_SKEW_SECONDS} s): verifiers would not count it; check the witness's clock`);
+    }
   }
 }
 

@@ -99,6 +99,8 @@ export interface ClusterOptions {
   readonly clock?: TestClock;
   readonly fault?: FaultHook;
   readonly config?: Partial<CairnConfig>;
+  /** A witness's own clock (default: the cluster's), by its number from 1. */
+  readonly witnessClock?: (i: number) => TestClock | undefined;
   /** Changes the operator's configuration once the witnesses' URLs are known. */
   readonly configure?: (config: CairnConfig) => CairnConfig;
   /** Share these running witnesses (a second operator process on the same primary). */
@@ -144,7 +146,7 @@ export function clusterConfig(dir: string, witnesses: readonly { name: string; u
 }
 
 /** Member witnesses for an operator that will serve at `operatorUrl`, not started yet. */
-export async function makeWitnesses(dir: string, n: number, operatorUrl: string, clock: TestClock): Promise<TestWitness[]> {
+export async function makeWitnesses(dir: string, n: number, operatorUrl: string, clock: TestClock, clockOf: (i: number) => TestClock | undefined = () => undefined): Promise<TestWitness[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, k) => {
       const i = k + 1;
@@ -160,7 +162,7 @@ export async function makeWitnesses(dir: string, n: number, operatorUrl: string,
         CAIRN_LOG_URL: operatorUrl,
         CAIRN_SYNC_BUDGET: "30",
       };
-      return new TestWitness(name, memberDir, await freePort(), env, clock);
+      return new TestWitness(name, memberDir, await freePort(), env, clockOf(i) ?? clock);
     }),
   );
 }
@@ -170,7 +172,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const clock = options.clock ?? new TestClock();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const witnesses = options.witnesses ?? (await makeWitnesses(dir, options.members ?? 3, url, clock));
+  const witnesses = options.witnesses ?? (await makeWitnesses(dir, options.members ?? 3, url, clock, options.witnessClock));
   const defaults = { ...clusterConfig(dir, witnesses, options.quorum), ...options.config };
   const config = options.configure ? options.configure(defaults) : defaults;
   const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal" });

@@ -17,7 +17,7 @@ import { auditChain } from "../../src/service/audit.js";
 import type { Logger } from "../../src/service/log.js";
 import type { SealStep } from "../../src/service/seal.js";
 import { openLibsqlStore } from "../../src/store/libsql.js";
-import { anchor, document, operatorVerifierKey, ORIGIN, registerClient, startCluster, submission, type Cluster } from "./harness.js";
+import { anchor, document, operatorVerifierKey, ORIGIN, registerClient, startCluster, submission, TestClock, type Cluster } from "./harness.js";
 
 const open: Cluster[] = [];
 async function cluster(options: Parameters<typeof startCluster>[0] = {}) {
@@ -98,6 +98,22 @@ describe("witnesses and quorum", () => {
       const cosigned = await (await fetch(`${w.url}/checkpoint`)).text();
       expect(cosigned).toContain(`— ${w.name} `);
     }
+    await checkEverything(c, ids);
+  });
+
+  it("a witness whose clock runs 10 minutes ahead: its cosignature is not counted (verifiers would refuse it), the other two make the block final", async () => {
+    const c = await cluster({ witnessClock: (i) => (i === 3 ? new TestClock(new TestClock().t + 600) : undefined) });
+    const client = await registerClient(c);
+    const ids = await acknowledge(c, client, 2, "skewed");
+    expect(await c.services.sealer.seal()).toMatchObject({ final: true });
+    await c.services.sealer.idle();
+    const answers = new Map<string, any>((await consortium(c)).members.map((m: any) => [m.name, m.answer]));
+    expect(answers.get("m1.test").status).toBe("cosigned");
+    const skewed = answers.get("m3.test");
+    expect(skewed.status).toBe("refused");
+    expect(skewed.message).toContain("verifiers would not count it; check the witness's clock");
+    const final = await (await c.request("/v1/checkpoint")).text();
+    expect(final).not.toContain("— m3.test ");
     await checkEverything(c, ids);
   });
 
