@@ -39,7 +39,10 @@ export function sameTrust(a: Trust, b: Trust): boolean {
 }
 
 export function describeTrust(t: Trust): string {
-  return `origin ${t.origin}, ${t.members.length} member${t.members.length === 1 ? "" : "s"}, quorum ${t.quorum}`;
+  const base = `origin ${t.origin}, ${t.members.length} member${t.members.length === 1 ? "" : "s"}, quorum ${t.quorum}`;
+  if (t.version !== "cairn-trust/v2") return base;
+  const rotated = t.operatorKeys.length > 1 || t.members.some((m) => m.keys.some((k) => k.until !== undefined));
+  return `${base}${t.pqQuorum > 0 ? `, ${t.pqQuorum} of them post-quantum (ML-DSA-44)` : ""}${rotated ? ", keys scheduled by checkpoint size" : ""} (v2)`;
 }
 
 /** What differs between two trust documents, for a warning. */
@@ -49,5 +52,8 @@ export function trustDifference(a: Trust, b: Trust): string {
   if (JSON.stringify(a.operatorKeys) !== JSON.stringify(b.operatorKeys)) parts.push("operator keys");
   if (JSON.stringify(a.members) !== JSON.stringify(b.members)) parts.push("members or their keys");
   if (a.quorum !== b.quorum) parts.push(`quorum ${a.quorum} vs ${b.quorum}`);
+  if (a.version !== b.version) parts.push(`version ${a.version} vs ${b.version}`);
+  const pq = (t: Trust) => (t.version === "cairn-trust/v2" ? t.pqQuorum : 0);
+  if (pq(a) !== pq(b)) parts.push(`post-quantum quorum ${pq(a)} vs ${pq(b)}`);
   return parts.join(", ") || "nothing";
 }
