@@ -73,10 +73,26 @@ function isAction(a: unknown): a is ClientAction {
   return a === "register" || a === "revoke";
 }
 
-/** Parses and checks a client key: a canonical type-0x01 verifier key. Returns its name. */
+/**
+ * Client names a person can read without being fooled (FORMATS.md, client
+ * records): lowercase ASCII letters and digits, with '.', '-', '_' and '/'
+ * inside, 1 to 128 characters. A verifier reads the name to decide who
+ * signed, so "bаnk-a.example" with a Cyrillic а, "Bank-A.example" or a name
+ * with an invisible character must not be registrable beside "bank-a.example".
+ */
+const CLIENT_NAME = /^[a-z0-9](?:[a-z0-9._/-]{0,126}[a-z0-9])?$/;
+
+export function isPlainClientName(name: string): boolean {
+  return CLIENT_NAME.test(name);
+}
+
+export const CLIENT_NAME_RULE = "lowercase ASCII letters and digits, with '.', '-', '_' or '/' between them, at most 128 characters";
+
+/** Parses and checks a client key: a canonical type-0x01 verifier key with a plain name. Returns its name. */
 function clientKeyName(key: string): string {
   const parsed = recordCheck("client key must be a valid C2SP verifier key", () => parseVerifierKey(key));
   check(parsed.type === KEY_TYPE_ED25519, "BAD_CLIENT_RECORD", "client key must be an Ed25519 note key (type 0x01)");
+  check(isPlainClientName(parsed.name), "BAD_CLIENT_RECORD", `client name ${JSON.stringify(parsed.name)} is not plain: ${CLIENT_NAME_RULE} (look-alike names are refused)`);
   return parsed.name;
 }
 

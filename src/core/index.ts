@@ -69,6 +69,8 @@ export {
   signClientRecord,
   openClientRecord,
   isClientRecordEntry,
+  isPlainClientName,
+  CLIENT_NAME_RULE,
   ClientRegistry,
   type ClientRecordBody,
   type ClientAction,

@@ -8,7 +8,7 @@
  */
 import { CairnError, check } from "../core/errors.js";
 import { KEY_TYPE_ED25519, noteVerifier, parseVerifierKey, type NoteVerifier } from "../core/keys.js";
-import { signClientRecord, type ClientAction } from "../core/client-record.js";
+import { CLIENT_NAME_RULE, isPlainClientName, signClientRecord, type ClientAction } from "../core/client-record.js";
 import { entryId } from "../core/submission.js";
 import type { ClientRecord, NewPending } from "../store/types.js";
 import type { Context } from "./context.js";
@@ -47,6 +47,8 @@ export class ClientRegistry {
       throw new CairnError("BAD_KEY", `not a valid C2SP verifier key: ${(cause as Error).message}`, { cause });
     }
     check(parsed.type === KEY_TYPE_ED25519, "BAD_KEY", "client keys must be Ed25519 note keys (type 0x01)");
+    // A verifier reads the name to decide who signed: no look-alikes (core/client-record.ts).
+    check(isPlainClientName(parsed.name), "BAD_KEY_NAME", `the client name ${JSON.stringify(parsed.name)} is refused: use ${CLIENT_NAME_RULE}`);
     const now = this.ctx.clock.now();
     const outcome = await this.ctx.primary.putClient(parsed.name, parsed.text, now, await this.record("register", parsed.name, parsed.text, now));
     if (outcome === "conflict") {

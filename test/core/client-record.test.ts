@@ -13,6 +13,7 @@ import {
   parseClientRecordEntry,
   signClientRecord,
   type ClientRecordBody,
+  isPlainClientName,
 } from "../../src/core/client-record.js";
 import { CairnError } from "../../src/core/errors.js";
 import { sha256 } from "../../src/core/hash.js";
@@ -130,6 +131,16 @@ describe("formatClientRecord / parseClientRecord", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("refuses look-alike client names: a verifier reads the name to decide who signed", () => {
+    for (const name of ["b\u0430nk-a.example", "Bank-A.example", "bank-a.example.", "-bank", "bank\u200d-a.example", "bánk.example", "bank-a.example/", "x".repeat(129)]) {
+      const key = keyPair(`look-alike ${name}`, name).verifierKey;
+      expect(isPlainClientName(name), name).toBe(false);
+      expectCode(() => formatClientRecord(body("register", key)), "BAD_CLIENT_RECORD", /is not plain/);
+      expectCode(() => parseClientRecord(lines(CLIENT_RECORD_HEADER, ORIGIN, "register", key, String(T))), "BAD_CLIENT_RECORD", /look-alike names are refused/);
+    }
+    for (const name of ["bank-a.example", "registry.example/app", "app_1", "a", "x".repeat(128)]) expect(isPlainClientName(name), name).toBe(true);
   });
 
   it("returns the key's name", () => {

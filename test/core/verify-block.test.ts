@@ -399,6 +399,14 @@ describe("verifyBlock: client records", () => {
     await expectRefused(verifyBlock(tip, b.header, b.entries, registry, OPTIONS), "BAD_CLIENT_RECORD", /^block 1 entry 1: .*not signed by an operator key/);
   });
 
+  it("refuses a look-alike client name even when the operator itself signed its registration (BAD_CLIENT_RECORD)", async () => {
+    const { tip, registry } = await genesis();
+    const lookalike = generateKeyPair("\u0430lice.example", sha256(utf8("look-alike alice"))); // Cyrillic а
+    const text = ["cairn/client/v1", ORIGIN, "register", lookalike.verifierKey, String(T)].map((l) => `${l}\n`).join("");
+    const b = block(tip, [await signNote(text, [opSigner])]);
+    await expectRefused(verifyBlock(tip, b.header, b.entries, registry, OPTIONS), "BAD_CLIENT_RECORD", /^block 1 entry 0: .*look-alike names are refused/);
+  });
+
   it("reports a forged revocation as such, not as the revoked client's later entries", async () => {
     const { tip, registry } = await genesis();
     const b = block(tip, [await record("revoke", bob, T, noteSigner(impostor.signerKey)), await submit(bob)]);

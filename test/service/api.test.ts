@@ -209,6 +209,17 @@ describe("clients and admin", () => {
     expect(badKey.status).toBe(400);
   });
 
+  it("registration refuses a look-alike client name with 400 BAD_KEY_NAME, and registers nothing", async () => {
+    const { generateKeyPair, sha256: h } = await import("../../src/core/index.js");
+    const lookalike = generateKeyPair("\u0430pp.test", h(utf8("cyrillic a"))).verifierKey; // "аpp.test", Cyrillic а
+    const res = await cluster.request("/v1/admin/clients", { method: "POST", admin: true, json: { key: lookalike } });
+    expect(res.status).toBe(400);
+    const { error } = await res.json();
+    expect(error.code).toBe("BAD_KEY_NAME");
+    expect(error.message).toContain("lowercase ASCII letters and digits");
+    expect((await cluster.request("/v1/admin/clients/%D0%B0pp.test", { method: "DELETE", admin: true })).status).toBe(404);
+  });
+
   it("a revoked key is refused with 403 CLIENT_REVOKED; its earlier anchors still verify", async () => {
     const c = await registerClient(cluster, "revoked.test");
     const doc = document("before revocation");

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { CLIENT_NAME_RULE, isPlainClientName } from "../../core/client-record.js";
 import { isValidKeyName, generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519 } from "../../core/keys.js";
 import { CliError, dataDir, display, EXIT, serverUrl, usageError, type Io } from "./common.js";
 
@@ -35,6 +36,7 @@ export async function keygen(args: string[], io: Io): Promise<number> {
   const name = positionals[0]!;
   if (!isValidKeyName(name)) throw usageError(`${JSON.stringify(name)} is not a key name: it must be non-empty, without spaces, '+' or control characters`, "keygen");
 
+  if (!values.cosigner && !isPlainClientName(name)) throw usageError(`${JSON.stringify(name)} cannot name a client: use ${CLIENT_NAME_RULE}, so that no one can register a look-alike of it`, "keygen");
   const type = values.cosigner ? KEY_TYPE_COSIGNATURE_V1 : KEY_TYPE_ED25519;
   const { signerKey, verifierKey } = generateKeyPair(name, randomBytes(32), type);
   const file = resolve(io.cwd, values.out ?? `${sanitize(name)}.key`);
@@ -64,8 +66,8 @@ export async function keygen(args: string[], io: Io): Promise<number> {
     io.err(
       [
         `Wrote the cosigner key of member ${name} to ${keyFile} (mode 0600; keep it secret).`,
-        "The verifier key above (cosignature/v1) is public: it goes into the trust document's members",
-        `({ "name": "${name}", "key": "<verifier key>" }); the signer key is the member's cosignerKey in CAIRN_MEMBERS.`,
+        "The verifier key above (cosignature/v1) is public: it goes to the operator's CAIRN_MEMBERS",
+        `({ "name": "${name}", "key": "<verifier key>", "witness": "<URL>" }) and so into the trust document; the signer key stays with the member's witness (\`cairn member\` makes its own on first run).`,
       ].join("\n"),
     );
   }
