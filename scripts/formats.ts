@@ -31,6 +31,7 @@ import {
   type TrustV1,
   type TrustV2,
   trustFingerprint,
+  saltedDigest,
   KEY_TYPE_COSIGNATURE_MLDSA44,
 } from "../src/core/index.js";
 
@@ -60,6 +61,8 @@ export interface FormatVectors {
   readonly blocks: { header: string; hash: string }[];
   readonly checkpoint: { note: string; historyRoot: string };
   readonly trust: TrustV1;
+  /** A salted commitment: FORMATS §9. */
+  readonly salted: { document: string; documentDigest: string; salt: string; commitment: string };
   /** The same consortium after rotations, as a v2 document, and both fingerprints. */
   readonly trustV2: { document: TrustV2; fingerprint: string; fingerprintV1: string };
   readonly receipt: ReturnType<typeof buildReceipt>;
@@ -166,6 +169,11 @@ export async function buildVectors(): Promise<FormatVectors> {
     blocks,
     checkpoint: { note: checkpoint, historyRoot: toBase64(historyRoot) },
     trust,
+    salted: (() => {
+      const document = "licence 2026-0042\n";
+      const salt = sha256(utf8("cairn vector salt"));
+      return { document, documentDigest: toHex(sha256(utf8(document))), salt: toBase64(salt), commitment: toHex(saltedDigest(salt, sha256(utf8(document)))) };
+    })(),
     trustV2: { document: trustV2, fingerprint: trustFingerprint(trustV2), fingerprintV1: trustFingerprint(trust) },
     receipt,
   };
@@ -195,6 +203,7 @@ export function renderFormats(template: string, v: FormatVectors): string {
     blocks: v.blocks.map((b, h) => `Block ${h} (hash \`${b.hash}\`):\n\n${fence(b.header)}`).join("\n\n"),
     checkpoint: `The checkpoint after block 1, signed by the operator and cosigned by two of the three members (history root ${v.checkpoint.historyRoot}):\n\n${fence(v.checkpoint.note)}`,
     trust: `The trust document of the examples (fingerprint \`${v.trustV2.fingerprintV1}\`):\n\n${json(v.trust)}`,
+    salted: `For the document ${JSON.stringify(v.salted.document)} (SHA-256 \`${v.salted.documentDigest}\`) and the salt \`${v.salted.salt}\` (base64; SHA-256 of "cairn vector salt", a real salt is random), the commitment anchored is \`${v.salted.commitment}\`.`,
     trustV2: `The same consortium after a rotation at 3 blocks, as version 2 (fingerprint \`${v.trustV2.fingerprint}\`); the receipt below, on a checkpoint of 2 blocks, verifies under both:\n\n${json(v.trustV2.document)}`,
     receipt: `The receipt of submission 1 (block 0, leaf 1: leaf 0 is the client's registration), which verifies against the trust document above:\n\n${json(v.receipt)}`,
   };

@@ -105,7 +105,7 @@ export {
   type ScheduledKey,
 } from "./trust.js";
 export { checkSameSize, checkConsistent, isSplitView, SplitViewError, type View, type SplitKind } from "./split-view.js";
-export { buildReceipt, parseReceipt, RECEIPT_VERSION, type Receipt, type ReceiptJson, type Proof } from "./receipt.js";
+export { buildReceipt, parseReceipt, saltedDigest, withSalt, RECEIPT_VERSION, RECEIPT_VERSION_SALTED, SALT_SIZE, type Receipt, type ReceiptJson, type Proof } from "./receipt.js";
 export {
   verifyReceipt,
   ReceiptVerifier,

@@ -19,7 +19,7 @@ import { sha256 } from "./hash.js";
 import { keyIdHex, KEY_TYPE_COSIGNATURE_MLDSA44, noteVerifier, parseVerifierKey, type NoteVerifier } from "./keys.js";
 import { verifyInclusion } from "./merkle.js";
 import { openNote, parseNote } from "./note.js";
-import { parseReceipt, type Receipt } from "./receipt.js";
+import { parseReceipt, saltedDigest, type Receipt } from "./receipt.js";
 import { parseEntry, type Entry } from "./submission.js";
 import { parseTrust, trustSchedule, validAt, type ScheduledKey, type Trust, type TrustV2 } from "./trust.js";
 
@@ -83,6 +83,8 @@ export interface ReceiptVerification {
   readonly cosigners: readonly string[];
   /** Whether the entry's digest was compared with a document or digest the caller gave (false only with `noDocument`). */
   readonly documentChecked: boolean;
+  /** Whether the entry is a salted commitment (a cairn-receipt/v2): its digest is then not the document's. */
+  readonly salted: boolean;
   /**
    * What the receipt proves about time: the entry is dated `from` (the
    * client's signed time, within the log's window of the seal), and a quorum
@@ -172,9 +174,16 @@ export class ReceiptVerifier {
       throw new CairnError("DOCUMENT_REQUIRED", "noDocument was asked for, yet a document or digest was given: say which", { step: "digest" });
     }
     if (wanted === undefined) {
-      steps.push({ step: "digest", status: "skipped", detail: `NOT CHECKED (no document given, on request): this shows only that some document with digest ${toHex(entry.submission.digest)} was anchored` });
+      const what = receipt.salt === undefined ? `some document with digest ${toHex(entry.submission.digest)}` : `some document (salted commitment ${toHex(entry.submission.digest)})`;
+      steps.push({ step: "digest", status: "skipped", detail: `NOT CHECKED (no document given, on request): this shows only that ${what} was anchored` });
     } else {
       await run("digest", "DIGEST_MISMATCH", () => {
+        if (receipt.salt !== undefined) {
+          // The entry holds SHA-256(salt ‖ digest); only this receipt knows the salt.
+          const committed = saltedDigest(receipt.salt, wanted);
+          if (!bytesEqual(committed, entry.submission.digest)) throw new CairnError("DIGEST_MISMATCH", `document digest ${toHex(wanted)} with the receipt's salt does not give the entry's commitment: the receipt is for another document`);
+          return [undefined, `document digest ${toHex(wanted)}, salted with the receipt's salt, gives the entry's commitment ${toHex(committed)}`];
+        }
         if (!bytesEqual(wanted, entry.submission.digest)) {
           throw new CairnError("DIGEST_MISMATCH", `the receipt is for digest ${toHex(entry.submission.digest)}, not ${toHex(wanted)}`);
         }
@@ -266,6 +275,7 @@ export class ReceiptVerifier {
       checkpointNote: receipt.checkpoint,
       cosigners: [...counted.members.keys()],
       documentChecked: wanted !== undefined,
+      salted: receipt.salt !== undefined,
       interval,
       steps,
     };

@@ -40,13 +40,14 @@ const ProofJson = z.object({ index: z.number().int(), size: z.number().int(), pa
 
 export const Receipt = z
   .object({
-    version: z.literal("cairn-receipt/v1"),
+    version: z.enum(["cairn-receipt/v1", "cairn-receipt/v2"]).openapi({ description: "v1 from the server; v2 is a v1 receipt with the client's salt added (the server never sees a salt)" }),
     entry: z.string(),
     block: z.string(),
     inclusion: ProofJson,
     history: ProofJson,
     checkpoint: z.string(),
     client: z.string().optional(),
+    salt: z.string().optional(),
   })
   .readonly()
   .openapi("Receipt");

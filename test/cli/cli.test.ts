@@ -13,7 +13,8 @@ import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../../src/core/keys.js";
 import { sha256 } from "../../src/core/hash.js";
-import { utf8 } from "../../src/core/bytes.js";
+import { fromBase64, utf8 } from "../../src/core/bytes.js";
+import { saltedDigest } from "../../src/core/receipt.js";
 import { trustFingerprint } from "../../src/core/trust.js";
 import { ReceiptVerifier } from "../../src/core/verify-receipt.js";
 import { startNode, type RunningNode } from "../../src/runtime/node.js";
@@ -131,6 +132,29 @@ describe("cairn CLI", () => {
     expect(watched.code, watched.stderr).toBe(0);
     expect(watched.stderr).toMatch(/consistent: operator \d+, witness member-1\.localhost \d+, witness member-2\.localhost \d+, witness member-3\.localhost \d+/);
     expect(watched.stdout).toBe("");
+  });
+
+  it("anchor --salted: the server never receives the document's digest; the v2 receipt verifies offline with the document alone", async () => {
+    const cwd = workDir("salted");
+    const text = `licence 2026-00${Math.floor(Math.random() * 90) + 10}\n`;
+    fs.writeFileSync(path.join(cwd, "licence.txt"), text);
+    expect((await cairn(["anchor", "licence.txt", "--salted"], { cwd })).code).toBe(2); // the salt needs a receipt to live in
+    const run = await cairn(["anchor", "licence.txt", "--salted", "--wait"], { cwd });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("receipt verified, salted");
+    const receipt = JSON.parse(fs.readFileSync(path.join(cwd, "licence.txt.cairn.json"), "utf8"));
+    expect(receipt.version).toBe("cairn-receipt/v2");
+    const digest = Buffer.from(sha256(utf8(text))).toString("hex");
+    // Guessing the licence number and looking its digest up finds nothing; the commitment is what was anchored.
+    expect((await (await fetch(`${node.url}/v1/digests/${digest}`)).json()).anchors).toEqual([]);
+    const commitment = Buffer.from(saltedDigest(fromBase64(receipt.salt, 32), sha256(utf8(text)))).toString("hex");
+    expect((await (await fetch(`${node.url}/v1/digests/${commitment}`)).json()).anchors).toHaveLength(1);
+    expect(receipt.entry).not.toContain(digest);
+    const verified = await cairn(["verify", "licence.txt", "licence.txt.cairn.json"], { cwd });
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(/salted: +yes/);
+    fs.writeFileSync(path.join(cwd, "guess.txt"), "licence 2026-0001\n");
+    expect((await cairn(["verify", "guess.txt", "licence.txt.cairn.json"], { cwd })).code).toBe(1);
   });
 
   it("anchors 25 files with progress on stderr, and every receipt verifies", async () => {

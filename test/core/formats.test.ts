@@ -102,6 +102,13 @@ describe("cairn-v1 vectors, checked independently of the code that made them", (
     expect(p.id).toBe(v.submissions[0]!.id);
   });
 
+  it("the salted commitment is SHA-256(salt ‖ SHA-256(document)), recomputed with node:crypto", () => {
+    const documentDigest = createHash("sha256").update(v.salted.document).digest();
+    expect(documentDigest.toString("hex")).toBe(v.salted.documentDigest);
+    const commitment = createHash("sha256").update(Buffer.concat([Buffer.from(v.salted.salt, "base64"), documentDigest])).digest("hex");
+    expect(commitment).toBe(v.salted.commitment);
+  });
+
   it("trust v2: the recorded document parses to itself with the recorded fingerprints, and the example receipt verifies under it", async () => {
     expect(parseTrust(v.trustV2.document)).toEqual(v.trustV2.document);
     expect(trustFingerprint(v.trustV2.document)).toBe(v.trustV2.fingerprint);

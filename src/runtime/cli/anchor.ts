@@ -8,7 +8,9 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { fromHex } from "../../core/bytes.js";
+import { randomBytes } from "node:crypto";
+import { fromHex, toHex } from "../../core/bytes.js";
+import { saltedDigest, SALT_SIZE, withSalt } from "../../core/receipt.js";
 import { isCairnError } from "../../core/errors.js";
 import { formatVerifierKey, KEY_TYPE_ED25519, noteSigner } from "../../core/keys.js";
 import { entryId, signSubmission } from "../../core/submission.js";
@@ -55,6 +57,12 @@ line per item: entry id, status, and the file or digest.
   --digest HEX       anchor a SHA-256 digest you computed (repeatable)
   --prev ID          entry id of the anchor of the previous version of the
                      document (one item only)
+  --salted           anchor SHA-256(salt ‖ SHA-256(document)) with a fresh
+                     random 32-byte salt per item, kept only in the receipt
+                     (cairn-receipt/v2): the server never sees the document's
+                     digest, so nobody can confirm a guess of the document
+                     with it. Needs --wait (the salt is written into the
+                     receipt); lose the receipt and the anchor proves nothing
   --key FILE         client signer key (default: $CAIRN_CLIENT_KEY, else
                      $CAIRN_DATA_DIR/client.key, the dev key of \`npm start\`)
   --server URL       Cairn server (default: $CAIRN_SERVER, else
@@ -76,6 +84,9 @@ interface Item {
   readonly label: string;
   readonly path?: string;
   digest: string;
+  /** With --salted: the salt, and the document's own digest (`digest` is then the commitment). */
+  salt?: Uint8Array;
+  documentDigest?: string;
   /** Where the receipt goes. */
   readonly out: string;
   entry?: string;
@@ -92,6 +103,7 @@ export async function anchor(args: string[], io: Io): Promise<number> {
       wait: { type: "boolean", short: "w" },
       timeout: { type: "string" },
       prev: { type: "string" },
+      salted: { type: "boolean" },
       key: { type: "string" },
       server: { type: "string" },
     },
@@ -101,6 +113,8 @@ export async function anchor(args: string[], io: Io): Promise<number> {
   const prev = values.prev === undefined ? undefined : hex64(values.prev, "--prev", "anchor");
   if (prev !== undefined && items.length !== 1) throw usageError("--prev links one new version to its previous anchor: give exactly one FILE or --digest", "anchor");
   const timeoutMs = parseTimeout(values.timeout);
+  const salted = values.salted === true;
+  if (salted && !values.wait) throw usageError("--salted needs --wait: the salt exists only in the receipt it writes", "anchor");
 
   const { key } = await loadClientKey(io, values.key);
   const clientKey = formatVerifierKey(key.name, KEY_TYPE_ED25519, key.publicKey);
@@ -109,6 +123,14 @@ export async function anchor(args: string[], io: Io): Promise<number> {
   const many = items.length > PROGRESS_ABOVE;
 
   await hashAll(io, items, many);
+  if (salted) {
+    // The commitment is what the server sees; the salt and the document's digest stay here.
+    for (const item of items) {
+      item.salt = new Uint8Array(randomBytes(SALT_SIZE));
+      item.documentDigest = item.digest;
+      item.digest = toHex(saltedDigest(item.salt, fromHex(item.digest, 32)));
+    }
+  }
 
   // One time for the whole run: the server accepts ±300 s, and a retried run re-signs anyway.
   const time = Math.floor(Date.now() / 1000);
@@ -309,7 +331,8 @@ async function waitForReceipts(
     progress.tick();
     let result;
     try {
-      result = await verifier.verify(receipt, { digest: fromHex(item.digest, 32), clientKeys: [clientKey] });
+      if (item.salt !== undefined) receipt = withSalt(receipt, item.salt);
+      result = await verifier.verify(receipt, { digest: fromHex(item.documentDigest ?? item.digest, 32), clientKeys: [clientKey] });
     } catch (e) {
       failed++;
       const why = isCairnError(e) ? `${e.code}${e.step ? ` at step ${e.step}` : ""}: ${e.message}` : (e as Error).message;
@@ -323,7 +346,7 @@ async function waitForReceipts(
       return;
     }
     await writeOrFail(io, item.out, receipt);
-    const checked = pinned ? "receipt verified" : "receipt checked against the server's own trust only (none pinned)";
+    const checked = `${pinned ? "receipt verified" : "receipt checked against the server's own trust only (none pinned)"}${item.salt ? ", salted" : ""}`;
     progress.out(`${item.id}  sealed in block ${result.blockHeight} at ${isoTime(result.sealedAt)}, ${checked} → ${display(io, item.out)}`);
   };
 

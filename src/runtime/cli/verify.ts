@@ -126,6 +126,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
         ? `OK, BUT NO DOCUMENT WAS CHECKED: the receipt is sound, so some document with digest ${result.digest} is anchored; which one, it does not say`
         : `OK: ${documentPath === undefined ? `digest ${digest}` : display(io, documentPath)} is anchored`,
       `  entry id:     ${result.entryId}`,
+      ...(result.salted ? [`  salted:       yes: the log holds only SHA-256(salt ‖ digest); the salt is in this receipt alone`] : []),
       `  client:       ${result.client}, submitted at ${isoTime(result.submittedAt)}`,
       `  block:        ${result.blockHeight}`,
       `  sealed at:    ${isoTime(result.sealedAt)}`,
