@@ -45,7 +45,8 @@ function isValidTimestamp(t: number): boolean {
   return Number.isSafeInteger(t) && t >= 0;
 }
 
-function checkTimestamp(t: number): void {
+/** Shared with the ML-DSA-44 cosignatures (mldsa-cosignature.ts): the same timestamp rules and encoding. */
+export function checkTimestamp(t: number): void {
   check(isValidTimestamp(t), "BAD_COSIGNATURE", "cosignature timestamp must be an integer in [0, 2^53 - 1]");
 }
 
@@ -64,7 +65,8 @@ export function cosignatureMessage(body: string | Uint8Array, timestamp: number)
   return concatBytes(header(timestamp), bodyBytes(typeof body === "string" ? utf8(body) : body));
 }
 
-function encodeTimestamp(t: number): Uint8Array {
+/** A safe integer as a big-endian u64. */
+export function encodeTimestamp(t: number): Uint8Array {
   const out = new Uint8Array(8);
   const view = new DataView(out.buffer);
   view.setUint32(0, Math.floor(t / TWO_32));
@@ -72,8 +74,8 @@ function encodeTimestamp(t: number): Uint8Array {
   return out;
 }
 
-/** The timestamp, or -1 when it does not fit a safe integer. */
-function decodeTimestamp(sig: Uint8Array): number {
+/** The big-endian u64 at the start of `sig` (a signature after its key id), or -1 when it does not fit a safe integer. */
+export function decodeTimestamp(sig: Uint8Array): number {
   const view = new DataView(sig.buffer, sig.byteOffset, 8);
   const hi = view.getUint32(0);
   if (hi > 0x1fffff) return -1; // > 2^53 - 1

@@ -49,6 +49,8 @@
 import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 import { concatBytes, utf8 } from "./bytes.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
+// cosignature/v1's timestamp rules and big-endian u64, shared: the two types must not drift apart.
+import { checkTimestamp, decodeTimestamp, encodeTimestamp as u64 } from "./cosignature.js";
 import { CairnError, check } from "./errors.js";
 import {
   isValidKeyName,
@@ -80,10 +82,6 @@ export interface MldsaSignOptions {
   deterministic?: boolean;
 }
 
-function checkTimestamp(t: number): void {
-  check(Number.isSafeInteger(t) && t >= 0, "BAD_COSIGNATURE", "cosignature timestamp must be an integer in [0, 2^53 - 1]");
-}
-
 /**
  * Throws BAD_KEY_NAME unless `name` is a key name that fits cosigned_message's
  * one-byte length; keys.ts applies it to every 0x06 key, so no key can exist
@@ -104,17 +102,6 @@ function keyPair(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Arr
   return ml_dsa44.keygen(seed);
 }
 
-function u64(n: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
-  return out;
-}
-
-/** The timestamp, or -1 when it does not fit a safe integer. */
-function decodeTimestamp(sig: Uint8Array): number {
-  const t = new DataView(sig.buffer, sig.byteOffset, 8).getBigUint64(0);
-  return t <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(t) : -1;
-}
 
 /** Assumes a checked name and timestamp; throws BAD_CHECKPOINT for an origin that does not fit. */
 function message(name: string, timestamp: number, c: Checkpoint): Uint8Array {

@@ -28,6 +28,7 @@
  */
 import { bytesEqual, fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from "./bytes.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { decodeTimestamp } from "./cosignature.js";
 import { CairnError, check, isCairnError, type ErrorCode } from "./errors.js";
 import { EMPTY_ROOT, HASH_SIZE } from "./hash.js";
 import { KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, keyIdHex, noteVerifier, parseVerifierKey, type NoteSigner, type NoteVerifier } from "./keys.js";
@@ -418,7 +419,7 @@ export function cosignatureLineTime(line: string): number {
     throw new CairnError("BAD_COSIGNATURE", "not a signature line", { cause });
   }
   check(bytes.length >= 12, "BAD_COSIGNATURE", "a cosignature line holds a key id and a timestamp");
-  const t = new DataView(bytes.buffer, bytes.byteOffset + 4, 8).getBigUint64(0);
-  check(t <= BigInt(Number.MAX_SAFE_INTEGER), "BAD_COSIGNATURE", "cosignature timestamp exceeds 2^53 - 1");
-  return Number(t);
+  const t = decodeTimestamp(bytes.subarray(4));
+  check(t >= 0, "BAD_COSIGNATURE", "cosignature timestamp exceeds 2^53 - 1");
+  return t;
 }

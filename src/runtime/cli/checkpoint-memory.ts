@@ -35,7 +35,7 @@ const MEMORY_VERSION = "cairn-checkpoints/v1";
 /** Enough to catch a fork at any size a user verified recently; the largest proven view is always kept. */
 const MAX_RECORDS = 256;
 
-interface Record {
+interface Remembered {
   readonly size: number;
   readonly root: string;
   readonly note: string;
@@ -75,7 +75,7 @@ export class CheckpointMemory {
   private constructor(
     readonly path: string,
     readonly origin: string,
-    private records: Record[],
+    private records: Remembered[],
     private readonly verifier: ReceiptVerifier,
   ) {}
 
@@ -83,11 +83,11 @@ export class CheckpointMemory {
   static async open(io: Io, verifier: ReceiptVerifier): Promise<CheckpointMemory> {
     const origin = verifier.trust.origin;
     const path = fileOf(io, origin);
-    let records: Record[] = [];
+    let records: Remembered[] = [];
     try {
       const doc = JSON.parse(await readFile(path, "utf8")) as { version?: unknown; origin?: unknown; checkpoints?: unknown };
       if (doc.version !== MEMORY_VERSION || doc.origin !== origin || !Array.isArray(doc.checkpoints)) throw new Error(`not a ${MEMORY_VERSION} file for ${origin}`);
-      records = doc.checkpoints as Record[];
+      records = doc.checkpoints as Remembered[];
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new CliError(`the checkpoint memory ${path} cannot be read (${(e as Error).message}); move it aside to start afresh`);
     }
@@ -133,10 +133,10 @@ export class CheckpointMemory {
   }
 
   /** The remembered views whose notes open under the trust in use, in record order. */
-  private async usableRecords(): Promise<Record[]> {
+  private async usableRecords(): Promise<Remembered[]> {
     let opened = OPENED.get(this.verifier);
     if (opened === undefined) OPENED.set(this.verifier, (opened = new Set()));
-    const out: Record[] = [];
+    const out: Remembered[] = [];
     for (const r of this.records) {
       if (!opened.has(r.note)) {
         try {
@@ -152,8 +152,8 @@ export class CheckpointMemory {
     return out;
   }
 
-  private largestProven(records: readonly Record[]): Record | undefined {
-    return records.filter((r) => r.proven).reduce<Record | undefined>((best, r) => (best === undefined || r.size > best.size ? r : best), undefined);
+  private largestProven(records: readonly Remembered[]): Remembered | undefined {
+    return records.filter((r) => r.proven).reduce<Remembered | undefined>((best, r) => (best === undefined || r.size > best.size ? r : best), undefined);
   }
 
   private prune(): void {
@@ -176,7 +176,7 @@ interface SeenView extends View {
   readonly source: string;
 }
 
-function viewOf(r: Record): SeenView {
+function viewOf(r: Remembered): SeenView {
   return { checkpoint: parseCheckpoint(parseNote(r.note).text), note: r.note, source: `${r.source}, seen ${new Date(r.seen * 1000).toISOString().replace(".000Z", "Z")}` };
 }
 
