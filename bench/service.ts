@@ -20,6 +20,7 @@ import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import {
   ClientRegistry,
+  KeySchedule,
   formatBlockHeader,
   formatSignerKey,
   generateKeyPair,
@@ -178,7 +179,7 @@ export async function witnessVerification(ctx: SuiteContext) {
   entries.forEach((e, i) => leaves.set(leafHash(utf8(e)), i * 32));
   const header = formatBlockHeader({ origin, height: 0, prevHash: new Uint8Array(32), size: entries.length, root: merkleRoot(entries.map((e) => leafHash(utf8(e)))), sealedAt: Math.floor(Date.now() / 1000) });
   const t0 = performance.now();
-  await verifyBlock(undefined, header, entries, ClientRegistry.empty(), { origin, operatorKeys: [operator.verifierKey], now: Math.floor(Date.now() / 1000), maxSkewSeconds: 60, timeWindowSeconds: 1e9 });
+  await verifyBlock(undefined, header, entries, ClientRegistry.empty(), { origin, keys: KeySchedule.pinned([operator.verifierKey]), now: Math.floor(Date.now() / 1000), maxSkewSeconds: 60, timeWindowSeconds: 1e9 });
   const ms = performance.now() - t0;
   ctx.note(`verifyBlock of ${formatRate(entries.length)} entries: ${formatMs(ms)} (${formatRate((entries.length / ms) * 1000)} entries/s; every client signature checked)`);
 }

@@ -54,6 +54,8 @@ export type ErrorCode =
   // Blocks as a member's witness checks them before storing (core/verify-block.ts).
   | "BAD_CLIENT_RECORD"
   | "REGISTRY_CONFLICT"
+  | "BAD_KEY_RECORD"
+  | "KEY_RECORD_CONFLICT"
   | "BLOCK_NOT_CONTIGUOUS"
   | "BLOCK_PREV_MISMATCH"
   | "BATCH_ROOT_MISMATCH"

@@ -75,6 +75,20 @@ export {
   type ClientRecordBody,
   type ClientAction,
 } from "./client-record.js";
+export {
+  KEY_RECORD_HEADER,
+  formatKeyRecord,
+  parseKeyRecord,
+  openKeyRecord,
+  isKeyRecordEntry,
+  signOperatorKeyRecord,
+  signMemberKeyRecord,
+  countersignKeyRecord,
+  KeySchedule,
+  type KeyRecordBody,
+  type KeyRole,
+  type ParsedKeyRecord,
+} from "./key-record.js";
 export { verifyBlock, type ChainTip, type BlockCheckOptions, type VerifiedBlock } from "./verify-block.js";
 export {
   formatAddCheckpoint,

@@ -14,13 +14,16 @@
  *   2. batch     as many entries as the header says, and their RFC 6962 root
  *                is the header's (BATCH_ROOT_MISMATCH); no entry twice
  *                (DUPLICATE_ENTRY)
- *   3. entries   each parses as a client record or a submission, names our
- *                origin, and was made no later than sealed at + the window
- *                (ENTRY_AFTER_SEAL)
- *   4. records   every client record is signed by an operator key
- *                (BAD_CLIENT_RECORD)
- *   5. registry  in block order: records change the registry
- *                (REGISTRY_CONFLICT); a submission's signer is registered
+ *   3. entries   each parses as a client record, a key record or a
+ *                submission, names our origin, and was made no later than
+ *                sealed at + the window (ENTRY_AFTER_SEAL)
+ *   4. records   every client record is signed by an operator key the chain
+ *                knew by this block (BAD_CLIENT_RECORD); every key record by
+ *                its old and new key, and a member's also by such an operator
+ *                key (BAD_KEY_RECORD)
+ *   5. registry  in block order: client records change the registry
+ *                (REGISTRY_CONFLICT), key records the key schedule
+ *                (KEY_RECORD_CONFLICT); a submission's signer is registered
  *                (ENTRY_UNREGISTERED) and active (ENTRY_REVOKED) at that
  *                point of the chain, with the key id it signed with
  *                (ENTRY_SIGNATURE_INVALID)
@@ -48,6 +51,7 @@ import {
 } from "./client-record.js";
 import { CairnError, type ErrorCode } from "./errors.js";
 import { HASH_SIZE } from "./hash.js";
+import { isKeyRecordEntry, parseKeyRecordEntry, verifyKeyRecordSignatures, type KeySchedule, type ParsedKeyRecord } from "./key-record.js";
 import { isValidKeyName, KEY_TYPE_ED25519, keyIdHex, noteVerifier, type NoteVerifier } from "./keys.js";
 import { leafHash, rootFromLevels, treeLevels } from "./merkle.js";
 import { parseEntry, verifyEntry, type Entry } from "./submission.js";
@@ -62,8 +66,12 @@ export interface ChainTip {
 
 export interface BlockCheckOptions {
   readonly origin: string;
-  /** The operator's verifier keys (type 0x01, named after the origin); client records must be signed by one. */
-  readonly operatorKeys: readonly string[];
+  /**
+   * Who signs what as of the tip: the operator keys the witness pinned, moved
+   * on by the key records of the blocks it already holds. Records must be
+   * signed by an operator key of this schedule.
+   */
+  readonly keys: KeySchedule;
   /** The witness's clock, unix seconds. */
   readonly now: number;
   /** How far past `now` a block's sealed-at may be. */
@@ -80,7 +88,9 @@ export interface VerifiedBlock {
   readonly leafHashes: Uint8Array;
   /** The registry after the block's records. */
   readonly registry: ClientRegistry;
-  /** Number of client records in the block. */
+  /** The key schedule after the block's key records. */
+  readonly keys: KeySchedule;
+  /** Number of client and key records in the block. */
   readonly records: number;
   /** Number of submissions in the block. */
   readonly submissions: number;
@@ -90,7 +100,7 @@ export interface VerifiedBlock {
 
 export interface VerifiedEntry {
   readonly record: boolean;
-  /** The signer of a submission; the client a record registers or revokes. */
+  /** The signer of a submission; the client a record registers or revokes; whose key a key record turns over. */
   readonly client: string;
   /** A submission's digest (undefined for a record). */
   readonly digest: Uint8Array | undefined;
@@ -102,6 +112,7 @@ const CONCURRENCY = 256;
 
 type Parsed =
   | { readonly kind: "record"; readonly entry: string; readonly record: ParsedClientRecord }
+  | { readonly kind: "key"; readonly entry: string; readonly record: ParsedKeyRecord }
   | { readonly kind: "submission"; readonly entry: Entry };
 
 /** A CairnError with `where` in front of its message, keeping its code (anything else as it is). */
@@ -131,7 +142,7 @@ function fail(code: ErrorCode, where: string, message: string): never {
 
 // The tip and options are the witness's own, not input from the network: a
 // wrong one is a programming or configuration error, so it is a TypeError.
-function checkOptions(o: BlockCheckOptions): NoteVerifier[] {
+function checkOptions(o: BlockCheckOptions, height: number): NoteVerifier[] {
   const seconds = (v: unknown, what: string) => {
     if (!Number.isSafeInteger(v) || (v as number) < 0) throw new TypeError(`verifyBlock: ${what} must be a non-negative safe integer`);
   };
@@ -139,11 +150,12 @@ function checkOptions(o: BlockCheckOptions): NoteVerifier[] {
   seconds(o.now, "now");
   seconds(o.maxSkewSeconds, "maxSkewSeconds");
   seconds(o.timeWindowSeconds, "timeWindowSeconds");
-  if (!Array.isArray(o.operatorKeys) || o.operatorKeys.length === 0) {
-    throw new TypeError("verifyBlock: operatorKeys must be a non-empty list of verifier keys");
+  const operatorKeys = o.keys?.operatorKeysBy(height);
+  if (!Array.isArray(operatorKeys) || operatorKeys.length === 0) {
+    throw new TypeError("verifyBlock: keys must be a key schedule with an operator key");
   }
   // Deduplicated: openNote refuses two verifier objects for one (name, key id) as ambiguous.
-  return [...new Set(o.operatorKeys)].map((k) => {
+  return [...new Set(operatorKeys)].map((k) => {
     let v: NoteVerifier;
     try {
       v = noteVerifier(k);
@@ -189,9 +201,9 @@ export async function verifyBlock(
   registry: ClientRegistry,
   options: BlockCheckOptions,
 ): Promise<VerifiedBlock> {
-  const operators = checkOptions(options);
   const tipHash = tip === undefined ? fromHex(ZERO_HASH_HEX, HASH_SIZE) : checkTip(tip);
   const expected = tip === undefined ? 0 : tip.height + 1;
+  const operators = checkOptions(options, expected);
 
   // 1. The header.
   if (typeof header !== "string") fail("BAD_BLOCK", `block ${expected}`, "header must be a string");
@@ -240,6 +252,12 @@ export async function verifyBlock(
       if (record.time > latest) fail("ENTRY_AFTER_SEAL", where, `the client record is dated ${record.time}, after the block's seal (${h.sealedAt}) + ${options.timeWindowSeconds} s`);
       return { kind: "record", entry, record };
     }
+    if (isKeyRecordEntry(entry)) {
+      const record = at(where, () => parseKeyRecordEntry(entry));
+      if (record.origin !== options.origin) fail("WRONG_ORIGIN", where, `the key record names origin ${record.origin}, not ${options.origin}`);
+      if (record.time > latest) fail("ENTRY_AFTER_SEAL", where, `the key record is dated ${record.time}, after the block's seal (${h.sealedAt}) + ${options.timeWindowSeconds} s`);
+      return { kind: "key", entry, record };
+    }
     const parsedEntry = at(where, () => parseEntry(entry));
     const s = parsedEntry.submission;
     if (s.origin !== options.origin) fail("WRONG_ORIGIN", where, `the submission names origin ${s.origin}, not ${options.origin}`);
@@ -250,15 +268,18 @@ export async function verifyBlock(
   // 4. Record signatures, before any record takes effect.
   const recordIndexes: number[] = [];
   parsed.forEach((p, i) => {
-    if (p.kind === "record") recordIndexes.push(i);
+    if (p.kind !== "submission") recordIndexes.push(i);
   });
   await checkAll(recordIndexes, async (i) => {
-    const p = parsed[i] as Extract<Parsed, { kind: "record" }>;
-    await atAsync(`${block} entry ${i}`, () => verifyClientRecordSignature(p.entry, operators));
+    const p = parsed[i] as Exclude<Parsed, { kind: "submission" }>;
+    await atAsync(`${block} entry ${i}`, () =>
+      p.kind === "record" ? verifyClientRecordSignature(p.entry, operators) : verifyKeyRecordSignatures(p.entry, p.record, operators),
+    );
   });
 
   // 5. Registry decisions, in block order.
   const draft = registry.draft();
+  let keys = options.keys;
   const verifiers: (NoteVerifier | undefined)[] = new Array(parsed.length);
   const submissionIndexes: number[] = [];
   for (let i = 0; i < parsed.length; i++) {
@@ -266,6 +287,10 @@ export async function verifyBlock(
     const where = `${block} entry ${i}`;
     if (p.kind === "record") {
       at(where, () => draft.apply(p.record));
+      continue;
+    }
+    if (p.kind === "key") {
+      keys = at(where, () => keys.apply(p.record, h.height));
       continue;
     }
     const { name, keyId } = p.entry.signer;
@@ -294,10 +319,11 @@ export async function verifyBlock(
     hash: blockHash(header),
     leafHashes: leaves,
     registry: draft.done(),
+    keys,
     records: recordIndexes.length,
     submissions: submissionIndexes.length,
     entries: parsed.map((p) =>
-      p.kind === "record"
+      p.kind !== "submission"
         ? { record: true, client: p.record.name, digest: undefined, time: p.record.time }
         : { record: false, client: p.entry.signer.name, digest: p.entry.submission.digest, time: p.entry.submission.time },
     ),

@@ -36,7 +36,7 @@ export interface AppOptions {
 }
 
 export function createApp(services: Services, options: AppOptions = {}) {
-  const { ctx, reads, clients } = services;
+  const { ctx, reads, clients, keys } = services;
   const forRequest = options.forRequest ?? (() => services);
   const { config } = ctx;
   const requests = ctx.metrics.counter("cairn_http_requests_total", "HTTP requests by route and status.");
@@ -268,10 +268,17 @@ export function createApp(services: Services, options: AppOptions = {}) {
       summary: "The trust document a verifier pins (FORMATS.md §8)",
       responses: { 200: json(S.Trust, "Trust document") },
     }),
-    (c) => c.json(ctx.trust, 200),
+    async (c) => c.json(await keys.trust(), 200),
   );
 
-  const verifier = new ReceiptVerifier(ctx.trust);
+  // Rebuilt only when the published trust changes (a key rotated).
+  let verifier: { readonly trust: string; readonly verifier: ReceiptVerifier } | undefined;
+  const verifierNow = async () => {
+    const trust = await keys.trust();
+    const text = JSON.stringify(trust);
+    if (verifier?.trust !== text) verifier = { trust: text, verifier: new ReceiptVerifier(trust) };
+    return verifier.verifier;
+  };
   app.openapi(
     createRoute({
       method: "post",
@@ -284,7 +291,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
       const { receipt, digest } = c.req.valid("json");
       try {
         // The service's own clock judges cosignature times, as a verifier's would.
-        const result = await verifier.verify(receipt, { digest: fromHex(digest, 32), now: ctx.clock.now() });
+        const result = await (await verifierNow()).verify(receipt, { digest: fromHex(digest, 32), now: ctx.clock.now() });
         const { steps, ...rest } = result;
         return c.json({ ok: true, steps: [...steps], result: rest as Record<string, unknown> }, 200);
       } catch (e) {
@@ -353,6 +360,48 @@ export function createApp(services: Services, options: AppOptions = {}) {
     async (c) => {
       const { block, head, final, cosigners, reason } = await forRequest(c).sealer.seal();
       return c.json({ ...(block ? { block } : {}), head, final, cosigners: [...cosigners], ...(reason ? { reason } : {}) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/admin/keys/operator",
+      summary: "Rotate the operator key to CAIRN_OPERATOR_NEXT_KEY (a chain record signed by both keys)",
+      security,
+      responses: {
+        202: json(S.KeyRecordAck, "Queued; checkpoints move to the new key two sizes after the block that seals it"),
+        200: json(S.KeyRecordAck, "Already queued or sealed"),
+        409: json(S.ErrorBody, "Another rotation is waiting"),
+        ...errors,
+        ...adminErrors,
+      },
+    }),
+    async (c) => {
+      const r = await keys.rotateOperator();
+      return c.json({ id: r.id, role: r.role, name: r.name, entry: r.entry }, r.created ? 202 : 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/admin/keys/member",
+      summary: "Countersign and queue a member's key rotation (made by cairn member rotate-key)",
+      security,
+      request: { body: { content: { "application/json": { schema: S.MemberKeyBody } }, required: true } },
+      responses: {
+        202: json(S.KeyRecordAck, "Queued; the member's cosignatures move to the new key two sizes after the block that seals it"),
+        200: json(S.KeyRecordAck, "Already queued or sealed"),
+        404: json(S.ErrorBody, "No such member"),
+        409: json(S.ErrorBody, "The record does not retire the member's key in use, or another rotation is waiting"),
+        ...errors,
+        ...adminErrors,
+      },
+    }),
+    async (c) => {
+      const r = await keys.rotateMember(c.req.valid("json").record);
+      return c.json({ id: r.id, role: r.role, name: r.name, entry: r.entry }, r.created ? 202 : 200);
     },
   );
 

@@ -16,6 +16,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   CLIENT_CONFLICT: 409,
+  KEY_RECORD_CONFLICT: 409,
   TOO_LARGE: 413,
   TOO_MANY_ITEMS: 413,
   OVERLOADED: 503,

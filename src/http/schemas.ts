@@ -177,3 +177,16 @@ export const SealReport = z
     reason: z.string().optional(),
   })
   .openapi("SealReport");
+
+export const MemberKeyBody = z
+  .object({ record: z.string().max(16 * 1024).openapi({ description: "The key record the member signed with its old and new cosigner key (cairn member rotate-key)" }) })
+  .openapi("MemberKeyBody");
+
+export const KeyRecordAck = z
+  .object({
+    id: z.string().openapi({ description: "The record's entry id (hex RFC 6962 leaf hash)" }),
+    role: z.enum(["operator", "member"]),
+    name: z.string().openapi({ description: "Whose key turns over: the origin, or the member's name" }),
+    entry: z.string().openapi({ description: "The signed record as it will be sealed" }),
+  })
+  .openapi("KeyRecordAck");

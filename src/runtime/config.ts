@@ -5,6 +5,7 @@
  *
  *   CAIRN_ORIGIN               the log's name (C2SP key name)
  *   CAIRN_OPERATOR_KEY         PRIVATE+KEY+<origin>+… (type 0x01)
+ *   CAIRN_OPERATOR_NEXT_KEY    the key to rotate to, same form (README "Rotating keys")
  *   CAIRN_PRIMARY_URL          libSQL URL of the primary (file:, libsql://, https://)
  *   CAIRN_PRIMARY_AUTH_TOKEN   its token, if remote
  *   CAIRN_PRIMARY_D1           Worker only: the primary's D1 binding name, instead of the URL
@@ -180,13 +181,19 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
   if (!isValidKeyName(origin)) bad("CAIRN_ORIGIN", "must be a key name: no spaces, no '+' (e.g. cairn.example/log)");
   const operatorKey = required(s, "CAIRN_OPERATOR_KEY");
   const operator = signerKey("CAIRN_OPERATOR_KEY", operatorKey, KEY_TYPE_ED25519, origin);
+  const nextOperatorKey = s.CAIRN_OPERATOR_NEXT_KEY?.trim() || undefined;
+  if (nextOperatorKey !== undefined) {
+    const next = signerKey("CAIRN_OPERATOR_NEXT_KEY", nextOperatorKey, KEY_TYPE_ED25519, origin);
+    if (toHex(next.publicKey) === toHex(operator.publicKey)) bad("CAIRN_OPERATOR_NEXT_KEY", "is CAIRN_OPERATOR_KEY: the next key must be a new one (cairn keygen makes one)");
+  }
   const list = members(s);
   if (list.length === 0) {
     bad("CAIRN_MEMBERS", 'lists no member witnesses: a log no one else witnesses proves only the operator\'s word, and verifiers refuse its trust document. Give at least one [{ "name", "key", "witness" }]');
   }
+  const operatorPublicKeys = [operator, ...(nextOperatorKey ? [parseSignerKey(nextOperatorKey)] : [])].map((k) => toHex(k.publicKey));
   list.forEach((m, i) => {
     if (m.name === origin) bad(`CAIRN_MEMBERS[${i}].name`, "a member cannot be named after the log (its origin)");
-    if (toHex(parseVerifierKey(m.key).publicKey) === toHex(operator.publicKey)) bad(`CAIRN_MEMBERS[${i}].key`, "a member's cosigner key cannot be the operator's key");
+    if (operatorPublicKeys.includes(toHex(parseVerifierKey(m.key).publicKey))) bad(`CAIRN_MEMBERS[${i}].key`, "a member's cosigner key cannot be the operator's key (CAIRN_OPERATOR_KEY or CAIRN_OPERATOR_NEXT_KEY)");
   });
   const quorum = integer(s, "CAIRN_QUORUM", majority(list.length), 1, list.length);
   // A member with an ML-DSA-44 key counts only with both cosignatures, so a
@@ -200,6 +207,7 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
   return {
     origin,
     operatorKey,
+    ...(nextOperatorKey ? { nextOperatorKey } : {}),
     primary: primaryDatabase(s, options),
     members: list,
     quorum,

@@ -66,6 +66,8 @@ export function devSettings(dataDir: string, env: Settings): { settings: Setting
     CAIRN_MAX_SEAL_DELAY: env.CAIRN_MAX_SEAL_DELAY,
     CAIRN_QUORUM: env.CAIRN_QUORUM,
     CAIRN_PQ_QUORUM: env.CAIRN_PQ_QUORUM,
+    // A key to rotate to (README "Rotating keys"); the witnesses keep the dev key above pinned, as a genesis key.
+    CAIRN_OPERATOR_NEXT_KEY: env.CAIRN_OPERATOR_NEXT_KEY,
   };
   return {
     settings,

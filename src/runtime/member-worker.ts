@@ -6,7 +6,8 @@
  *
  *  - Settings: the Node witness's (./member-config.ts) from vars, plus
  *    CAIRN_MEMBER_KEY, the member's cosigner signer key, a secret of this
- *    Worker (made with `cairn keygen NAME --cosigner`, given to no one), and
+ *    Worker (made with `cairn keygen NAME --cosigner`, given to no one),
+ *    CAIRN_MEMBER_NEXT_KEY while it rotates to another, and
  *    CAIRN_REPLICA_D1, the binding of its replica and state.
  *  - Requests run side by side in an isolate and across isolates, and
  *    workerd forbids a request to wait on another's I/O: each request gets a
@@ -35,6 +36,7 @@ interface Setup {
   readonly db: D1Database;
   readonly seed: Uint8Array;
   readonly verifierKey: string;
+  readonly next?: { readonly seed: Uint8Array; readonly verifierKey: string };
 }
 
 const log = jsonLogger();
@@ -54,15 +56,23 @@ function configure(env: Env): Setup {
   const db = env[binding];
   if (!isD1(db)) bad("CAIRN_REPLICA_D1", `this Worker has no D1 binding named ${JSON.stringify(binding)}`);
   const text = s.CAIRN_MEMBER_KEY?.trim() || bad("CAIRN_MEMBER_KEY", "is required: the member's cosigner key (wrangler secret put CAIRN_MEMBER_KEY)");
+  const key = cosignerKey("CAIRN_MEMBER_KEY", text, config.name);
+  // The key it rotates to (docs/OPERATING-A-MEMBER.md "Rotating the cosigner key").
+  const nextText = s.CAIRN_MEMBER_NEXT_KEY?.trim();
+  const next = nextText ? cosignerKey("CAIRN_MEMBER_NEXT_KEY", nextText, config.name) : undefined;
+  return { config, db, ...key, ...(next ? { next } : {}) };
+}
+
+function cosignerKey(setting: string, text: string, name: string): { seed: Uint8Array; verifierKey: string } {
   let key;
   try {
     key = parseSignerKey(text);
   } catch (e) {
-    bad("CAIRN_MEMBER_KEY", `is not a signer key: ${(e as Error).message}`);
+    bad(setting, `is not a signer key: ${(e as Error).message}`);
   }
-  if (key.type !== KEY_TYPE_COSIGNATURE_V1) bad("CAIRN_MEMBER_KEY", "must be a cosigner key (type 0x04): cairn keygen NAME --cosigner");
-  if (key.name !== config.name) bad("CAIRN_MEMBER_KEY", `is named ${key.name}, expected CAIRN_MEMBER_NAME ${config.name}`);
-  return { config, db, seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey) };
+  if (key.type !== KEY_TYPE_COSIGNATURE_V1) bad(setting, "must be a cosigner key (type 0x04): cairn keygen NAME --cosigner");
+  if (key.name !== name) bad(setting, `is named ${key.name}, expected CAIRN_MEMBER_NAME ${name}`);
+  return { seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey) };
 }
 
 function witnessFor(s: Setup): Witness {
@@ -71,6 +81,7 @@ function witnessFor(s: Setup): Witness {
     config: s.config,
     seed: s.seed,
     verifierKey: s.verifierKey,
+    ...(s.next ? { next: () => s.next } : {}),
     replica: openD1Store(s.db),
     state: {
       load: async (): Promise<WitnessState> => {

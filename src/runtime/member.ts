@@ -89,6 +89,25 @@ export function memberKey(dataDir: string, name: string, type: typeof KEY_TYPE_C
   return { seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey), created };
 }
 
+/** Where `cairn member rotate-key` puts the key the member moves to. */
+export function nextKeyFile(dataDir: string): string {
+  return join(dataDir, "cosigner-next.key");
+}
+
+/** The member's next cosigner key, if `cairn member rotate-key` made one. */
+export function nextMemberKey(dataDir: string, name: string): { seed: Uint8Array; verifierKey: string } | undefined {
+  const file = nextKeyFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  let key;
+  try {
+    key = parseSignerKey(readFileSync(file, "utf8").trim());
+  } catch (e) {
+    bad(file, `is not a cosigner key: ${(e as Error).message}`);
+  }
+  if (key.type !== KEY_TYPE_COSIGNATURE_V1 || key.name !== name) bad(file, `must hold a cosigner key (type 0x04) named ${name}`);
+  return { seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey) };
+}
+
 /** The witness state as a JSON file, replaced atomically (write, fsync, rename, fsync the folder). */
 export function fileState(path: string): WitnessStatePort {
   return {
@@ -136,6 +155,7 @@ export async function startMember(
     seed: key.seed,
     verifierKey: key.verifierKey,
     ...(pq ? { pq: { seed: pq.seed, verifierKey: pq.verifierKey } } : {}),
+    next: () => nextMemberKey(settings.dataDir, settings.config.name),
     replica,
     state: fileState(join(settings.dataDir, "witness-state.json")),
     clock: options.clock ?? systemClock,

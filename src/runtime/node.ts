@@ -125,7 +125,7 @@ async function startOperator(
     await services.clients.register(dev.clientVerifierKey);
     // The dev log's trust document, for the CLI's dev path (cli/trust-source.ts),
     // as the dev client key is: the witnesses made their keys on first run.
-    writeFileSync(join(dev.dir, "trust.json"), JSON.stringify(ctx.trust, null, 2) + "\n");
+    writeFileSync(join(dev.dir, "trust.json"), JSON.stringify(await services.keys.trust(), null, 2) + "\n");
   }
 
   const sealThread = inThread

@@ -11,6 +11,7 @@
 import { bytesEqual, toHex } from "../core/bytes.js";
 import { parseCheckpoint } from "../core/checkpoint.js";
 import { ClientRegistry } from "../core/client-record.js";
+import { KeySchedule } from "../core/key-record.js";
 import { rootFromLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
@@ -28,7 +29,7 @@ export interface AuditReport {
 
 export interface AuditOptions {
   readonly origin: string;
-  /** The operator's verifier keys: client records must be signed by one. */
+  /** The operator's verifier keys as pinned at block 0 (the chain's key records move them on): records must be signed by one. */
   readonly operatorKeys: readonly string[];
   /** Unix seconds; blocks dated after now + skew are refused. */
   readonly now: number;
@@ -42,6 +43,7 @@ export async function auditChain(store: ChainStore, options: AuditOptions, onBlo
   let entries = 0;
   let tip: ChainTip | undefined;
   let registry = ClientRegistry.empty();
+  let keys = KeySchedule.pinned(options.operatorKeys);
   const bad = (height: number, reason: string, code?: string): AuditReport => ({ ok: false, blocks: height, entries, root: "", firstBad: { height, reason, ...(code ? { code } : {}) } });
 
   for (let height = 0; height < head.size; height++) {
@@ -53,7 +55,7 @@ export async function auditChain(store: ChainStore, options: AuditOptions, onBlo
     try {
       verified = await verifyBlock(tip, block.header, write.entries.map((e) => e.entry), registry, {
         origin: options.origin,
-        operatorKeys: options.operatorKeys,
+        keys,
         now: options.now,
         maxSkewSeconds: options.maxSkewSeconds ?? 60,
         timeWindowSeconds: options.timeWindowSeconds ?? 300,
@@ -75,6 +77,7 @@ export async function auditChain(store: ChainStore, options: AuditOptions, onBlo
     }
     entries += write.entries.length;
     registry = verified.registry;
+    keys = verified.keys;
     tip = { height, hash: block.hash, sealedAt: verified.header.sealedAt };
   }
 

@@ -36,6 +36,13 @@ export interface CairnConfig {
   readonly origin: string;
   /** Operator signer key text: PRIVATE+KEY+<origin>+<id>+base64(0x01 ‖ seed). */
   readonly operatorKey: string;
+  /**
+   * The key the operator moves to, while it rotates (same form). Checkpoints
+   * switch to it at the size the chain's key record gives; until then, and
+   * for everything but checkpoints until a restart makes it
+   * CAIRN_OPERATOR_KEY, the current key signs.
+   */
+  readonly nextOperatorKey?: string;
   readonly primary: DatabaseConfig;
   readonly members: readonly MemberConfig[];
   /** Cosignatures needed for a checkpoint to be final. */

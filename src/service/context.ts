@@ -6,7 +6,6 @@
  * runtime. The operator holds no member secret (docs/ARCHITECTURE.md).
  */
 import { formatVerifierKey, KEY_TYPE_ED25519, noteSigner, parseSignerKey, type NoteSigner } from "../core/keys.js";
-import type { Trust } from "../core/trust.js";
 import type { PrimaryStore } from "../store/types.js";
 import type { Clock } from "./clock.js";
 import type { CairnConfig } from "./config.js";
@@ -32,7 +31,6 @@ export interface Context {
   readonly members: readonly Member[];
   readonly operator: NoteSigner;
   readonly operatorKey: string;
-  readonly trust: Trust;
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -57,29 +55,9 @@ export function createContext(deps: {
     members,
     operator: noteSigner(operatorKey),
     operatorKey: operatorVerifierKey,
-    trust: trustOf(config, operatorVerifierKey, members),
     clock: deps.clock,
     log: deps.log,
     metrics: deps.metrics ?? new Metrics(),
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
-  };
-}
-
-/**
- * The trust document this log publishes (FORMATS.md §8): version 1 while no
- * member has an ML-DSA-44 key, so verifiers pinned before keep the same
- * document and fingerprint; version 2 once one has, to name that key.
- */
-function trustOf(config: CairnConfig, operatorKey: string, members: readonly Member[]): Trust {
-  if (members.every((m) => m.pqKey === undefined)) {
-    return { version: "cairn-trust/v1", origin: config.origin, operatorKeys: [operatorKey], members: members.map((m) => ({ name: m.name, key: m.verifierKey })), quorum: config.quorum };
-  }
-  return {
-    version: "cairn-trust/v2",
-    origin: config.origin,
-    operatorKeys: [{ key: operatorKey, from: 0 }],
-    members: members.map((m) => ({ name: m.name, keys: [{ key: m.verifierKey, from: 0 }, ...(m.pqKey ? [{ key: m.pqKey, from: 0 }] : [])] })),
-    quorum: config.quorum,
-    pqQuorum: config.pqQuorum,
   };
 }

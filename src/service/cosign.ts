@@ -37,7 +37,8 @@ export interface WitnessAnswer {
   readonly cosignatures: readonly string[];
 }
 
-export async function askWitness(ctx: Context, member: Member, checkpoint: CheckpointRecord, last: WitnessAnswerRecord | undefined): Promise<WitnessAnswer> {
+/** Asks `member` to cosign `checkpoint`; its cosignature counts only under `key`, the member's key the chain schedules for that size. */
+export async function askWitness(ctx: Context, member: Member, key: string, checkpoint: CheckpointRecord, last: WitnessAnswerRecord | undefined): Promise<WitnessAnswer> {
   const now = ctx.clock.now();
   const { root } = parseCheckpoint(parseNote(checkpoint.note).text);
   const answer = (status: WitnessAnswerRecord["status"], size: number, hash: string, detail: string | null, evidence: unknown = null): WitnessAnswerRecord => ({
@@ -58,7 +59,7 @@ export async function askWitness(ctx: Context, member: Member, checkpoint: Check
     if (reply.status === 200) {
       let cosignatures: string[];
       try {
-        cosignatures = await cosignaturesFromResponse(reply.body, checkpoint.note, member.verifierKey);
+        cosignatures = await cosignaturesFromResponse(reply.body, checkpoint.note, key);
         // A member with an ML-DSA-44 key counts only when it signed with both (the published pqQuorum relies on it).
         if (member.pqKey !== undefined) cosignatures.push(...(await cosignaturesFromResponse(reply.body, checkpoint.note, member.pqKey)));
         await checkCosignatureTimes(ctx, checkpoint, cosignatures, now);

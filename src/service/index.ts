@@ -6,6 +6,7 @@
 import { ChainView } from "./chain.js";
 import { ClientRegistry } from "./clients.js";
 import type { Context } from "./context.js";
+import { ChainKeys } from "./keys.js";
 import { Reads } from "./reads.js";
 import { Sealer, type FaultHook } from "./seal.js";
 import { Submitter } from "./submit.js";
@@ -13,6 +14,7 @@ import { Submitter } from "./submit.js";
 export interface Services {
   readonly ctx: Context;
   readonly clients: ClientRegistry;
+  readonly keys: ChainKeys;
   readonly chain: ChainView;
   readonly submitter: Submitter;
   readonly sealer: Sealer;
@@ -22,12 +24,14 @@ export interface Services {
 export function createServices(ctx: Context, options: { fault?: FaultHook } = {}): Services {
   const chain = new ChainView(ctx);
   const clients = new ClientRegistry(ctx);
+  const keys = new ChainKeys(ctx);
   return {
     ctx,
     clients,
+    keys,
     chain,
     submitter: new Submitter(ctx, clients, chain),
-    sealer: new Sealer(ctx, chain, options.fault),
+    sealer: new Sealer(ctx, chain, keys, options.fault),
     reads: new Reads(ctx, chain, clients),
   };
 }
@@ -41,11 +45,11 @@ export function createServices(ctx: Context, options: { fault?: FaultHook } = {}
  * data only.
  */
 export function requestServices(shared: Services): Services {
-  const { ctx, clients, chain } = shared;
+  const { ctx, clients, chain, keys } = shared;
   return {
     ...shared,
     submitter: new Submitter(ctx, clients, chain, shared.submitter.backlog),
-    sealer: new Sealer(ctx, chain),
+    sealer: new Sealer(ctx, chain, keys),
   };
 }
 

@@ -30,6 +30,7 @@ import { signNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
 import type { BlockWrite, CheckpointRecord, Head, PendingRecord, WitnessAnswerRecord } from "../store/types.js";
 import type { ChainView } from "./chain.js";
+import type { ChainKeys } from "./keys.js";
 import type { Context } from "./context.js";
 import { askWitness, type WitnessAnswer } from "./cosign.js";
 import type { Member } from "./context.js";
@@ -84,6 +85,7 @@ export class Sealer implements SealRunner {
   constructor(
     private readonly ctx: Context,
     private readonly chain: ChainView,
+    private readonly keys: ChainKeys,
     private readonly fault: FaultHook = () => {},
   ) {
     const m = ctx.metrics;
@@ -186,7 +188,7 @@ export class Sealer implements SealRunner {
     const read = missing.length === 0 ? [] : await this.ctx.primary.readHistoryHashes(missing);
     missing.forEach((r, i) => created.set(refKey(r), read[i]!));
     const root = assembleTreeRoot(size, refs.map((r) => created.get(refKey(r))!));
-    const note = await signNote(formatCheckpoint({ origin: this.ctx.config.origin, size, root }), [this.ctx.operator]);
+    const note = await signNote(formatCheckpoint({ origin: this.ctx.config.origin, size, root }), [await this.keys.signerFor(size)]);
     return { size, note, cosigners: [], createdAt: this.ctx.clock.now() };
   }
 
@@ -240,7 +242,9 @@ export class Sealer implements SealRunner {
    */
   private ask(member: Member, target: CheckpointRecord, last: WitnessAnswerRecord | undefined, seen: (answer: WitnessAnswer) => void): Promise<void> {
     this.asking.add(member.name);
-    const run = askWitness(this.ctx, member, target, last)
+    const run = this.keys
+      .memberKeyAt(member, target.size)
+      .then((key) => askWitness(this.ctx, member, key, target, last))
       .then(async (answer) => {
         await this.record(target, answer);
         seen(answer);
@@ -310,8 +314,8 @@ export class Sealer implements SealRunner {
   }
 
   private async emptyCheckpoint(): Promise<CheckpointRecord> {
-    const { config, operator, clock } = this.ctx;
-    const note = await signNote(formatCheckpoint({ origin: config.origin, size: 0, root: assembleTreeRoot(0, []) }), [operator]);
+    const { config, clock } = this.ctx;
+    const note = await signNote(formatCheckpoint({ origin: config.origin, size: 0, root: assembleTreeRoot(0, []) }), [await this.keys.signerFor(0)]);
     const record = { size: 0, note, cosigners: [], createdAt: clock.now() };
     await this.ctx.primary.putCheckpoint(record);
     return record;

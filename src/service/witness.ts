@@ -25,7 +25,9 @@
  */
 import { parseBlockHeader } from "../core/block.js";
 import { fromBase64, toBase64, toHex } from "../core/bytes.js";
+import { parseCheckpoint } from "../core/checkpoint.js";
 import { ClientRegistry, parseClientRecord } from "../core/client-record.js";
+import { isKeyRecordEntry, KeySchedule, parseKeyRecord } from "../core/key-record.js";
 import { cosigner } from "../core/cosignature.js";
 import type { NoteSigner } from "../core/keys.js";
 import { mldsaCosigner } from "../core/mldsa-cosignature.js";
@@ -94,6 +96,14 @@ export interface WitnessDeps {
   /** Ed25519 seed of the member's cosigner key (type 0x04). */
   readonly seed: Uint8Array;
   readonly verifierKey: string;
+  /**
+   * The member's next cosigner key (type 0x04), made when it rotates (`cairn
+   * member rotate-key`): once the chain's key record moves the member to it,
+   * the witness cosigns the sizes the record gives it with this one. Read
+   * when first needed, so the running witness picks up a key made after it
+   * started.
+   */
+  readonly next?: () => { readonly seed: Uint8Array; readonly verifierKey: string } | undefined;
   /** The member's ML-DSA-44 cosigner key (type 0x06), if it cosigns post-quantum too: every cosignature then carries both lines. */
   readonly pq?: { readonly seed: Uint8Array; readonly verifierKey: string };
   readonly replica: WitnessReplica;
@@ -130,8 +140,11 @@ const MAX_READ_BYTES = 8 * 1024 * 1024;
 export class Witness {
   private state: WitnessState = {};
   private registry = ClientRegistry.empty();
-  /** How many blocks `registry` reflects (-1: not loaded yet). */
+  /** Who signs which sizes: the pinned log keys, moved on by the key records of the replica. */
+  private keys: KeySchedule;
+  /** How many blocks `registry` and `keys` reflect (-1: not loaded yet). */
   private registryAt = -1;
+  private next?: () => { readonly seed: Uint8Array; readonly verifierKey: string } | undefined;
   /**
    * One of several instances of this witness sharing its replica and state
    * (the Worker makes one per request, as workerd forbids one request to
@@ -162,6 +175,7 @@ export class Witness {
     private readonly fetch: Fetch,
     readonly metrics: Metrics,
   ) {
+    this.keys = KeySchedule.pinned(config.logKeys);
     const m = this.metrics;
     this.blocksVerified = m.counter("cairn_witness_blocks_verified_total", "Blocks this witness verified and stored in its replica.");
     this.entriesVerified = m.counter("cairn_witness_entries_verified_total", "Entries whose signature and registration this witness checked.");
@@ -176,7 +190,7 @@ export class Witness {
     const w = Witness.make(deps);
     w.state = await deps.state.load();
     const head = await deps.replica.head();
-    await w.registryFor(head.size);
+    await w.chainStateFor(head.size);
     w.haltedGauge(w.state.halted ? 1 : 0);
     w.headGauge(head.size);
     return w;
@@ -192,6 +206,7 @@ export class Witness {
   private static make(deps: WitnessDeps): Witness {
     const w = new Witness(deps.config, deps.seed, deps.verifierKey, deps.replica, deps.state, deps.clock, deps.log, deps.fetch ?? ((i, init) => fetch(i, init)), deps.metrics ?? new Metrics());
     if (deps.fault) w.fault = deps.fault;
+    if (deps.next) w.next = deps.next;
     if (deps.pq) {
       const { seed, verifierKey } = deps.pq;
       mldsaCosigner(seed, deps.config.name, 0); // refuses a bad seed or name at start, not at the first cosignature
@@ -200,15 +215,38 @@ export class Witness {
     return w;
   }
 
-  /** The registry as of `size` blocks, replayed from this witness's own replica (never taken from the operator). */
-  private async registryFor(size: number): Promise<ClientRegistry> {
+  /**
+   * The registry and the key schedule as of `size` blocks, replayed from this
+   * witness's own replica (never taken from the operator): every record in
+   * it passed verifyBlock when it was stored.
+   */
+  private async chainStateFor(size: number): Promise<{ registry: ClientRegistry; keys: KeySchedule }> {
     if (this.registryAt !== size) {
       const draft = ClientRegistry.empty().draft();
-      for (const record of await this.replica.clientRecords(size)) draft.apply(parseClientRecord(parseNote(record).text));
+      let keys = KeySchedule.pinned(this.config.logKeys);
+      for (const { height, entry } of await this.replica.chainRecords(size)) {
+        const text = parseNote(entry).text;
+        if (isKeyRecordEntry(entry)) keys = keys.apply(parseKeyRecord(text), height);
+        else draft.apply(parseClientRecord(text));
+      }
       this.registry = draft.done();
+      this.keys = keys;
       this.registryAt = size;
     }
-    return this.registry;
+    return { registry: this.registry, keys: this.keys };
+  }
+
+  /**
+   * The cosigner for a checkpoint of `size`: the member's key the chain
+   * schedules for that size (its configured one while the chain has no
+   * record of it). Undefined when that key is not one this witness holds.
+   */
+  private cosignerFor(size: number, now: number): NoteSigner | undefined {
+    const key = this.keys.memberKeyAt(this.config.name, size) ?? this.verifierKey;
+    if (key === this.verifierKey) return cosigner(this.seed, this.config.name, now);
+    const next = this.next?.();
+    if (key === next?.verifierKey) return cosigner(next.seed, this.config.name, now);
+    return undefined;
   }
 
   private async reload(): Promise<void> {
@@ -233,7 +271,21 @@ export class Witness {
     return run;
   }
 
+  /**
+   * judgeRequest, with whatever escapes it (its replica or state failing) as
+   * "not now": the request was not judged, so nothing is held against the log.
+   */
   private async judge(body: string): Promise<WitnessReply> {
+    try {
+      return await this.judgeRequest(body);
+    } catch (e) {
+      if (isCairnError(e, "UNAVAILABLE")) return this.refuse(503, e);
+      this.log.error("witness_failed", { error: String((e as Error)?.stack ?? e) });
+      return this.refuse(503, new CairnError("UNAVAILABLE", `this witness failed while judging the request (${(e as Error).message}); retry`));
+    }
+  }
+
+  private async judgeRequest(body: string): Promise<WitnessReply> {
     let request;
     try {
       request = parseAddCheckpoint(body);
@@ -245,7 +297,20 @@ export class Witness {
       root: fromBase64(this.state.latest.root, 32),
       note: this.state.latest.note,
     };
-    const verdict = await judgeAddCheckpoint({ request, origin: this.config.origin, logKeys: this.config.logKeys, latest });
+    const claimed = claimedSize(request.checkpoint);
+    const judgeAt = async () => {
+      const { keys } = await this.chainStateFor((await this.replica.head()).size);
+      return judgeAddCheckpoint({ request, origin: this.config.origin, logKeys: keys.operatorKeysAt(claimed ?? 0), latest });
+    };
+    let verdict = await judgeAt();
+    // Signed by a key this replica has not heard of yet: the record that
+    // hands the log to it may be in the blocks up to the checkpoint's size,
+    // so catch up (every block verified as always) and judge again.
+    if (!verdict.ok && verdict.code === "LOG_SIGNATURE_INVALID" && claimed !== undefined && claimed > (await this.replica.head()).size && !this.state.halted) {
+      const failed = await this.catchUp(claimed, request.checkpoint);
+      if (failed !== undefined) return failed;
+      verdict = await judgeAt();
+    }
     if (!verdict.ok) {
       this.refusals({ code: verdict.code });
       this.log.warn("add_checkpoint_refused", { status: verdict.status, code: verdict.code, message: verdict.message });
@@ -261,16 +326,8 @@ export class Witness {
       return this.refuse(422, new CairnError("CHAIN_BROKEN", `this witness holds evidence against ${this.config.origin} (${this.state.halted.code} at ${new Date(this.state.halted.at * 1000).toISOString()}) and cosigns nothing until a person clears it`));
     }
     const { checkpoint } = verdict;
-    try {
-      await this.syncTo(checkpoint.size, request.checkpoint);
-    } catch (e) {
-      if (isCairnError(e) && e.code === "UNAVAILABLE") return this.refuse(503, e);
-      if (!isCairnError(e)) {
-        this.log.error("witness_failed", { error: String((e as Error)?.stack ?? e) });
-        return this.refuse(503, new CairnError("UNAVAILABLE", `this witness failed while catching up (${(e as Error).message}); retry`));
-      }
-      return this.refuse(422, e);
-    }
+    const failed = await this.catchUp(checkpoint.size, request.checkpoint);
+    if (failed !== undefined) return failed;
     const root = assembleTreeRoot(checkpoint.size, await this.replica.readHistoryHashes(treeRootRefs(checkpoint.size)));
     if (toHex(root) !== toHex(checkpoint.root)) {
       const e = new CairnError("CHECKPOINT_CONFLICT", `the checkpoint's root for ${checkpoint.size} blocks is not the root of the blocks the log published`);
@@ -278,7 +335,13 @@ export class Witness {
       return this.refuse(422, e);
     }
     const now = this.clock.now();
-    const signers = [cosigner(this.seed, this.config.name, now), ...(this.pq ? [this.pq.signer(now)] : [])];
+    await this.chainStateFor(checkpoint.size);
+    const own = this.cosignerFor(checkpoint.size, now);
+    if (own === undefined) {
+      const key = this.keys.memberKeyAt(this.config.name, checkpoint.size);
+      return this.refuse(503, new CairnError("UNAVAILABLE", `the chain schedules key ${key} for ${this.config.name} at size ${checkpoint.size}, and this witness does not hold it: give it that key (cairn member rotate-key made it) and retry`));
+    }
+    const signers = [own, ...(this.pq ? [this.pq.signer(now)] : [])];
     const lines = await cosignatureResponse(verdict.body, signers);
     const note = `${request.checkpoint}${lines}`;
     await this.save({ ...this.state, latest: { size: checkpoint.size, root: toBase64(checkpoint.root), note } });
@@ -305,6 +368,7 @@ export class Witness {
     return {
       name: this.config.name,
       key: this.verifierKey,
+      nextKey: this.next?.()?.verifierKey ?? null,
       pqKey: this.pq?.verifierKey ?? null,
       origin: this.config.origin,
       log: this.config.logUrl,
@@ -326,13 +390,28 @@ export class Witness {
     return run;
   }
 
+  /** syncTo, with its failures as answers: undefined once the replica holds `size` blocks. */
+  private async catchUp(size: number, checkpointNote: string): Promise<WitnessReply | undefined> {
+    try {
+      await this.syncTo(size, checkpointNote);
+      return undefined;
+    } catch (e) {
+      if (isCairnError(e) && e.code === "UNAVAILABLE") return this.refuse(503, e);
+      if (!isCairnError(e)) {
+        this.log.error("witness_failed", { error: String((e as Error)?.stack ?? e) });
+        return this.refuse(503, new CairnError("UNAVAILABLE", `this witness failed while catching up (${(e as Error).message}); retry`));
+      }
+      return this.refuse(422, e);
+    }
+  }
+
   /** Fetches, verifies and stores blocks until the replica holds `size` of them. */
   private async syncTo(size: number, checkpointNote: string): Promise<void> {
     const deadline = Date.now() + this.config.syncBudgetMs;
     let head = await this.replica.head();
     let tip = head.size === 0 ? undefined : tipOf((await this.replica.getBlock(head.size - 1))!);
-    // Kept in step with the tip: each block is checked against the registry of the blocks before it.
-    let registry = head.size < size ? await this.registryFor(head.size) : this.registry;
+    // Kept in step with the tip: each block is checked against the registry and keys of the blocks before it.
+    let { registry, keys } = head.size < size ? await this.chainStateFor(head.size) : { registry: this.registry, keys: this.keys };
     while (head.size < size) {
       if (Date.now() > deadline) throw new CairnError("UNAVAILABLE", `catching up: the replica holds ${head.size} of ${size} blocks; retry`);
       const height = head.size;
@@ -344,7 +423,7 @@ export class Witness {
       try {
         verified = await verifyBlock(tip, block.header, entries, registry, {
           origin: this.config.origin,
-          operatorKeys: this.config.logKeys,
+          keys,
           now: this.clock.now(),
           maxSkewSeconds: this.config.maxSkewSeconds,
           timeWindowSeconds: this.config.timeWindowSeconds,
@@ -380,7 +459,9 @@ export class Witness {
       }
       if (appended === "conflict") throw new CairnError("UNAVAILABLE", `the replica's head moved while block ${height} was stored; retry`);
       registry = verified.registry;
+      keys = verified.keys;
       this.registry = registry;
+      this.keys = keys;
       this.registryAt = height + 1;
       this.blocksVerified();
       this.entriesVerified({}, entries.length);
@@ -458,6 +539,15 @@ export class Witness {
     this.refusals({ code: e.code });
     this.log.warn("add_checkpoint_refused", { status, code: e.code, message: e.message });
     return { status, contentType: "text/plain; charset=utf-8", body: `${e.code}: ${e.message}\n` };
+  }
+}
+
+/** The size a checkpoint note claims, read before its signature is checked (undefined if it does not parse). */
+function claimedSize(note: string): number | undefined {
+  try {
+    return parseCheckpoint(parseNote(note).text).size;
+  } catch {
+    return undefined;
   }
 }
 

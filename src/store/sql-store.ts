@@ -24,6 +24,7 @@ import type {
   AppendResult,
   BlockRecord,
   BlockWrite,
+  ChainRecordRow,
   CheckpointRecord,
   ClientRecord,
   EntryRecord,
@@ -342,11 +343,14 @@ export class SqlStore implements PrimaryStore {
     return (rows ?? []).length > 0;
   }
 
-  async clientRecords(beforeHeight?: number): Promise<string[]> {
+  async chainRecords(beforeHeight?: number, fromHeight?: number): Promise<ChainRecordRow[]> {
     // Records are the entries without a digest, in chain order.
-    const where = beforeHeight === undefined ? eq(entries.digest, "") : and(eq(entries.digest, ""), lt(entries.height, beforeHeight));
-    const rows = await this.#db.select({ entry: entries.entry }).from(entries).where(where).orderBy(asc(entries.height), asc(entries.idx));
-    return rows.map((r) => r.entry);
+    const where = and(
+      eq(entries.digest, ""),
+      beforeHeight === undefined ? undefined : lt(entries.height, beforeHeight),
+      fromHeight === undefined ? undefined : gte(entries.height, fromHeight),
+    );
+    return this.#db.select({ height: entries.height, entry: entries.entry }).from(entries).where(where).orderBy(asc(entries.height), asc(entries.idx));
   }
 
 
@@ -371,6 +375,11 @@ export class SqlStore implements PrimaryStore {
   async pendingStats(): Promise<{ count: number; oldestReceivedAt: number | null }> {
     const [row] = await this.#db.select({ count: count(), oldest: min(pending.receivedAt) }).from(pending);
     return { count: row?.count ?? 0, oldestReceivedAt: row?.oldest ?? null };
+  }
+
+  async pendingChainRecords(): Promise<string[]> {
+    const rows = await this.#db.select({ entry: pending.entry }).from(pending).where(eq(pending.digest, "")).orderBy(asc(pending.seq));
+    return rows.map((r) => r.entry);
   }
 
   async anchorsOfDigest(digest: string, limit: number): Promise<(EntryRecord | PendingRecord)[]> {

@@ -137,8 +137,8 @@ export interface ChainStore {
   latestCheckpoint(minCosigners?: number): Promise<CheckpointRecord | undefined>;
   /** The stored checkpoint of exactly `size` blocks. */
   checkpointAt(size: number): Promise<CheckpointRecord | undefined>;
-  /** The client records (registrations, revocations) in chain order, of the blocks below `beforeHeight` if given. */
-  clientRecords(beforeHeight?: number): Promise<string[]>;
+  /** The chain records (client and key records: the entries without a digest) in chain order, of the blocks below `beforeHeight` if given, from `fromHeight` on if given. */
+  chainRecords(beforeHeight?: number, fromHeight?: number): Promise<ChainRecordRow[]>;
   close(): void;
 }
 
@@ -147,14 +147,20 @@ export interface ChainStore {
  * written by it alone. Its client registry is replayed from the records in
  * its own replica, never read from the operator.
  */
+/** A chain record as stored: the block it was sealed in, and its entry (the signed note). */
+export interface ChainRecordRow {
+  readonly height: number;
+  readonly entry: string;
+}
+
 export interface WitnessReplica {
   head(): Promise<Head>;
   getBlock(height: number): Promise<BlockRecord | undefined>;
   /** As ChainStore.appendBlock: atomic, "conflict" when the head moved. */
   appendBlock(write: BlockWrite): Promise<AppendResult>;
   readHistoryHashes(refs: readonly NodeRef[]): Promise<Uint8Array[]>;
-  /** The client records (registrations, revocations) in chain order, of the blocks below `beforeHeight` if given. */
-  clientRecords(beforeHeight?: number): Promise<string[]>;
+  /** The chain records (client and key records: the entries without a digest) in chain order, of the blocks below `beforeHeight` if given. */
+  chainRecords(beforeHeight?: number): Promise<ChainRecordRow[]>;
   close(): void;
 }
 
@@ -185,6 +191,8 @@ export interface PrimaryStore extends ChainStore {
   /** Oldest first, at most `limit`. */
   takePending(limit: number): Promise<PendingRecord[]>;
   pendingStats(): Promise<{ count: number; oldestReceivedAt: number | null }>;
+  /** The chain records waiting to be sealed, oldest first (the entries of pending without a digest). */
+  pendingChainRecords(): Promise<string[]>;
   /** Sealed and pending anchors of a digest, oldest first. */
   anchorsOfDigest(digest: string, limit: number): Promise<(EntryRecord | PendingRecord)[]>;
 

@@ -86,7 +86,7 @@ describe("cairn CLI", () => {
     expect(receipt.version).toBe("cairn-receipt/v1");
     expect(Object.keys(receipt).sort()).toEqual(["block", "checkpoint", "client", "entry", "history", "inclusion", "version"]);
     const trust = JSON.parse(fs.readFileSync(path.join(dataDir, "trust.json"), "utf8"));
-    expect(trust).toEqual(node.services.ctx.trust);
+    expect(trust).toEqual((await node.services.keys.trust()));
 
     const verified = await cairn(["verify", "deed.txt", "deed.txt.cairn.json"], { cwd });
     expect(verified.code).toBe(0);
@@ -206,7 +206,7 @@ describe("cairn CLI", () => {
     const cwd = workDir("pinning");
     fs.writeFileSync(path.join(cwd, "lease.txt"), "a lease\n");
     expect((await cairn(["anchor", "lease.txt", "--wait"], { cwd })).code).toBe(0);
-    const genuine = node.services.ctx.trust;
+    const genuine = (await node.services.keys.trust());
     const fingerprint = trustFingerprint(genuine);
     fs.writeFileSync(path.join(cwd, "genuine-trust.json"), JSON.stringify(genuine));
 
@@ -253,11 +253,11 @@ describe("cairn CLI", () => {
     expect(anchored.code).toBe(0);
     expect(anchored.stdout).toContain("checked against the server's own trust only (none pinned)");
     expect(anchored.stderr).toContain(`no trust document is pinned for ${node.services.ctx.config.origin}`);
-    expect(anchored.stderr).toContain(`fingerprint ${trustFingerprint(node.services.ctx.trust)}`);
+    expect(anchored.stderr).toContain(`fingerprint ${trustFingerprint((await node.services.keys.trust()))}`);
     expect(fs.readdirSync(cwd).sort()).toEqual(["will.txt", "will.txt.cairn.json"]);
 
     // A forged trust file beside the receipt, and a server that would hand out anything: neither is consulted.
-    fs.writeFileSync(path.join(cwd, "cairn-trust.json"), JSON.stringify(node.services.ctx.trust));
+    fs.writeFileSync(path.join(cwd, "cairn-trust.json"), JSON.stringify((await node.services.keys.trust())));
     const refused = await cairn(["verify", "will.txt", "will.txt.cairn.json"], { cwd, env: { ...env, CAIRN_SERVER: "http://127.0.0.1:9" } });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`no trust document is pinned for ${node.services.ctx.config.origin}`);

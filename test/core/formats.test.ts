@@ -13,6 +13,7 @@ import {
   verifyBlock,
   verifyReceipt,
   ClientRegistry,
+  KeySchedule,
   parseTrust,
   trustFingerprint,
 } from "../../src/core/index.js";
@@ -33,6 +34,7 @@ describe("docs/FORMATS.md and test/vectors/cairn-v1.json", () => {
     const texts = new Map([[v.clientRecord.id, v.clientRecord.entry], ...v.submissions.map((s) => [s.id, s.entry] as const)]);
     const perBlock = v.blocks.map((b) => parseBlockHeader(b.header).size);
     let registry = ClientRegistry.empty();
+    let keys = KeySchedule.pinned(v.trust.operatorKeys);
     let tip: { height: number; hash: string; sealedAt: number } | undefined;
     let next = 0;
     for (const [height, b] of v.blocks.entries()) {
@@ -40,12 +42,13 @@ describe("docs/FORMATS.md and test/vectors/cairn-v1.json", () => {
       next += perBlock[height]!;
       const checked = await verifyBlock(tip, b.header, entries, registry, {
         origin: v.trust.origin,
-        operatorKeys: v.trust.operatorKeys,
+        keys,
         now: parseBlockHeader(b.header).sealedAt,
         maxSkewSeconds: 60,
         timeWindowSeconds: 300,
       });
       registry = checked.registry;
+      keys = checked.keys;
       tip = { height, hash: b.hash, sealedAt: checked.header.sealedAt };
     }
     expect(next).toBe(ids.length);

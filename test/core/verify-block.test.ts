@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { blockHash, formatBlockHeader, ZERO_HASH_HEX } from "../../src/core/block.js";
 import { concatBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from "../../src/core/bytes.js";
+import { KeySchedule } from "../../src/core/key-record.js";
 import { ClientRegistry, parseClientRecordEntry, signClientRecord, type ClientAction } from "../../src/core/client-record.js";
 import { CairnError } from "../../src/core/errors.js";
 import { sha256 } from "../../src/core/hash.js";
@@ -39,7 +40,7 @@ const carol = client("carol", "carol.example/app");
 const dave = client("dave", "dave.example/app");
 const aliceOther = client("alice, another key", "alice.example/app");
 
-const OPTIONS: BlockCheckOptions = { origin: ORIGIN, operatorKeys: [operator.verifierKey], now: T + 1000, maxSkewSeconds: 60, timeWindowSeconds: WINDOW };
+const OPTIONS: BlockCheckOptions = { origin: ORIGIN, keys: KeySchedule.pinned([operator.verifierKey]), now: T + 1000, maxSkewSeconds: 60, timeWindowSeconds: WINDOW };
 
 function record(action: ClientAction, c: Client, time = T, signer = opSigner, origin = ORIGIN): Promise<string> {
   return signClientRecord({ origin, action, key: c.verifierKey, time }, signer);
@@ -176,11 +177,11 @@ describe("verifyBlock: the honest path", () => {
     await verifyBlock(tip, same.header, same.entries, registry, OPTIONS);
   });
 
-  it("accepts records signed by any listed operator key (rotation)", async () => {
+  it("accepts records signed by any pinned operator key", async () => {
     const next = keyPair("verify-block test operator, next", ORIGIN);
     const b = block(undefined, [await record("register", alice, T, noteSigner(next.signerKey)), await submit(alice)]);
     await expectRefused(verifyBlock(undefined, b.header, b.entries, ClientRegistry.empty(), OPTIONS), "BAD_CLIENT_RECORD");
-    const both = { ...OPTIONS, operatorKeys: [operator.verifierKey, next.verifierKey, operator.verifierKey] };
+    const both = { ...OPTIONS, keys: KeySchedule.pinned([operator.verifierKey, next.verifierKey, operator.verifierKey]) };
     await verifyBlock(undefined, b.header, b.entries, ClientRegistry.empty(), both);
   });
 
@@ -460,9 +461,9 @@ describe("verifyBlock: its own arguments", () => {
   it("throws TypeError for a wrong tip or wrong options (the witness's own, not input)", async () => {
     const b = block(undefined, [await record("register", alice)]);
     const run = (tip: ChainTip | undefined, o: Partial<BlockCheckOptions>) => verifyBlock(tip, b.header, b.entries, ClientRegistry.empty(), { ...OPTIONS, ...o });
-    await expect(run(undefined, { operatorKeys: [] })).rejects.toThrow(TypeError);
-    await expect(run(undefined, { operatorKeys: ["nope"] })).rejects.toThrow(TypeError);
-    await expect(run(undefined, { operatorKeys: [otherOperator.verifierKey] })).rejects.toThrow(/named cairn\.test\/log/);
+    await expect(run(undefined, { keys: undefined as never })).rejects.toThrow(TypeError);
+    await expect(run(undefined, { keys: KeySchedule.pinned(["nope"]) })).rejects.toThrow(TypeError);
+    await expect(run(undefined, { keys: KeySchedule.pinned([otherOperator.verifierKey]) })).rejects.toThrow(/named cairn\.test\/log/);
     await expect(run(undefined, { origin: "a b" })).rejects.toThrow(TypeError);
     await expect(run(undefined, { now: -1 })).rejects.toThrow(TypeError);
     await expect(run(undefined, { timeWindowSeconds: 1.5 })).rejects.toThrow(TypeError);

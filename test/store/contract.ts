@@ -80,12 +80,20 @@ export function storeContract(name: string, open: () => Promise<PrimaryStore>, o
 
     it("lists the client records (entries without a digest) in chain order once sealed", async () => {
       const s = await fresh();
-      expect(await s.clientRecords()).toEqual([]);
+      expect(await s.chainRecords()).toEqual([]);
       const chain = new ChainBuilder();
       const [a, b, c] = [rec("first", "x"), rec("second", "y"), rec("third", "z")];
       expect(await s.appendBlock(chain.next([...makeEntries("r0", 2), a!, ...makeEntries("r1", 1), b!]))).toBe("appended");
       expect(await s.appendBlock(chain.next([c!, ...makeEntries("r2", 3)]))).toBe("appended");
-      expect(await s.clientRecords()).toEqual([a!.entry, b!.entry, c!.entry]);
+      expect(await s.chainRecords()).toEqual([
+        { height: 0, entry: a!.entry },
+        { height: 0, entry: b!.entry },
+        { height: 1, entry: c!.entry },
+      ]);
+      expect(await s.chainRecords(1)).toEqual([
+        { height: 0, entry: a!.entry },
+        { height: 0, entry: b!.entry },
+      ]);
     });
   });
 

@@ -5,12 +5,17 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { fileState, startMember } from "../member.js";
+import { existsSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { signMemberKeyRecord } from "../../core/key-record.js";
+import { formatSignerKey, KEY_TYPE_COSIGNATURE_V1 } from "../../core/keys.js";
+import { fileState, memberKey, nextKeyFile, nextMemberKey, startMember } from "../member.js";
 import { CliError, EXIT, usageError, type Io } from "./common.js";
 
 export const usage = `Usage: cairn member [--data-dir DIR] [--port PORT] [--host HOST]
        cairn member status [--url URL]
        cairn member resume --data-dir DIR
+       cairn member rotate-key --data-dir DIR
 
 Runs a consortium member's witness: it follows the log named by
 CAIRN_LOG_ORIGIN at CAIRN_LOG_URL, verifies every block itself (chain link,
@@ -39,11 +44,19 @@ GET /metrics.
 
 status   prints GET /status of the witness at URL (default http://127.0.0.1:8788):
          its replica's head, its latest cosigned checkpoint, evidence held.
-resume   clears a halt (stop the witness first); prints the evidence it held.`;
+resume   clears a halt (stop the witness first); prints the evidence it held.
+rotate-key  makes the key this member moves to (DIR/cosigner-next.key, on
+         first call) and prints the key record that hands the member's
+         cosignatures to it, signed by the old and the new key. Send it to
+         the operator, who countersigns and seals it (POST
+         /v1/admin/keys/member); the running witness switches to the new key
+         at the size the sealed record gives. Keep both key files. Needs
+         CAIRN_MEMBER_NAME and CAIRN_LOG_ORIGIN.`;
 
 export async function member(args: string[], io: Io): Promise<number> {
   if (args[0] === "status") return status(args.slice(1), io);
   if (args[0] === "resume") return resume(args.slice(1), io);
+  if (args[0] === "rotate-key") return rotateKey(args.slice(1), io);
   const { values, positionals } = parseArgs({ args, options: { "data-dir": { type: "string" }, port: { type: "string" }, host: { type: "string" } }, allowPositionals: true });
   if (positionals.length > 0) throw usageError(`unknown member subcommand ${JSON.stringify(positionals[0])}`, "member");
   const env = {
@@ -105,5 +118,36 @@ async function resume(args: string[], io: Io): Promise<number> {
   const { halted: _, ...rest } = current;
   await state.save(rest);
   io.err("halt cleared; keep the evidence above. The witness cosigns again once restarted.");
+  return EXIT.OK;
+}
+
+async function rotateKey(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { "data-dir": { type: "string" } } });
+  const dir = resolve(io.cwd, values["data-dir"] ?? io.env.CAIRN_MEMBER_DATA_DIR ?? "member-data");
+  const name = io.env.CAIRN_MEMBER_NAME?.trim();
+  const origin = io.env.CAIRN_LOG_ORIGIN?.trim();
+  if (!name || !origin) throw usageError("rotate-key needs CAIRN_MEMBER_NAME and CAIRN_LOG_ORIGIN, as the witness has them", "member");
+  if (!existsSync(join(dir, "cosigner.key"))) throw new CliError(`${dir} holds no cosigner.key: give the witness's data directory with --data-dir`);
+  let current, next;
+  try {
+    current = memberKey(dir, name);
+    if (!existsSync(nextKeyFile(dir))) writeFileSync(nextKeyFile(dir), formatSignerKey(name, KEY_TYPE_COSIGNATURE_V1, randomBytes(32)) + "\n", { mode: 0o600, flag: "wx" });
+    next = nextMemberKey(dir, name)!;
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.USAGE);
+  }
+  const record = await signMemberKeyRecord({ origin, role: "member", old: current.verifierKey, new: next.verifierKey, time: Math.floor(Date.now() / 1000) }, current.seed, next.seed);
+  writeFileSync(join(dir, "key-record.txt"), record, { mode: 0o600 });
+  io.out(record.trimEnd());
+  io.err(
+    [
+      `key record written to ${join(dir, "key-record.txt")}: ${name} moves from`,
+      `  ${current.verifierKey}`,
+      `  to ${next.verifierKey}`,
+      "Send it to the operator, who queues it with",
+      `  curl -X POST <log>/v1/admin/keys/member -H "Authorization: Bearer <admin token>" -H "Content-Type: application/json" --data '{"record": <the record as a JSON string>}'`,
+      "Keep cosigner.key and cosigner-next.key: the witness cosigns with the old key up to the size the sealed record gives, with the new one after.",
+    ].join("\n"),
+  );
   return EXIT.OK;
 }
