@@ -14,6 +14,8 @@ import {
   verifyReceipt,
   ClientRegistry,
   KeySchedule,
+  openKeyRecord,
+  entryId,
   parseTrust,
   trustFingerprint,
 } from "../../src/core/index.js";
@@ -120,6 +122,20 @@ describe("cairn-v1 vectors, checked independently of the code that made them", (
     expect(createHash("sha256").update(JSON.stringify(v.trustV2.document)).digest("hex")).toBe(v.trustV2.fingerprint);
     const result = await verifyReceipt(v.receipt, v.trustV2.document, { document: new TextEncoder().encode(v.submissions[0]!.document) });
     expect(result.checkpointSize).toBe(2);
+  });
+
+  it("key records: both open, and replayed from block 1 they give the version-2 example's operator schedule", async () => {
+    const { operator, member } = v.keyRecords;
+    expect(entryId(operator.entry)).toBe(operator.id);
+    expect(entryId(member.entry)).toBe(member.id);
+    const rotation = await openKeyRecord(operator.entry, []);
+    const schedule = KeySchedule.pinned(v.trust.operatorKeys, v.trust.members).apply(rotation, 1);
+    expect(schedule.operator).toEqual(v.trustV2.document.operatorKeys);
+    const b = await openKeyRecord(member.entry, schedule.operatorKeysBy(5));
+    expect(schedule.apply(b, 5).memberKeys(b.name)).toEqual([
+      { key: v.trust.members[1]!.key, from: 0, until: 6 },
+      { key: b.new, from: 7 },
+    ]);
   });
 
   it("the receipt verifies against the trust document and the document bytes", async () => {
