@@ -7,7 +7,8 @@
  *  - Settings: the Node witness's (./member-config.ts) from vars, plus
  *    CAIRN_MEMBER_KEY, the member's cosigner signer key, a secret of this
  *    Worker (made with `cairn keygen NAME --cosigner`, given to no one),
- *    CAIRN_MEMBER_NEXT_KEY while it rotates to another, and
+ *    CAIRN_MEMBER_NEXT_KEY while it rotates to another,
+ *    CAIRN_MEMBER_MLDSA_KEY to cosign with ML-DSA-44 too (type 0x06), and
  *    CAIRN_REPLICA_D1, the binding of its replica and state.
  *  - Requests run side by side in an isolate and across isolates, and
  *    workerd forbids a request to wait on another's I/O: each request gets a
@@ -18,7 +19,7 @@
  */
 import type { D1Database, ExecutionContext } from "@cloudflare/workers-types";
 import { isCairnError } from "../core/errors.js";
-import { formatVerifierKey, KEY_TYPE_COSIGNATURE_V1, parseSignerKey } from "../core/keys.js";
+import { formatVerifierKey, KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, parseSignerKey } from "../core/keys.js";
 import { errorBody } from "../http/errors.js";
 import { createWitnessApp } from "../http/witness-app.js";
 import { systemClock } from "../service/clock.js";
@@ -37,6 +38,7 @@ interface Setup {
   readonly seed: Uint8Array;
   readonly verifierKey: string;
   readonly next?: { readonly seed: Uint8Array; readonly verifierKey: string };
+  readonly pq?: { readonly seed: Uint8Array; readonly verifierKey: string };
 }
 
 const log = jsonLogger();
@@ -60,17 +62,20 @@ function configure(env: Env): Setup {
   // The key it rotates to (docs/OPERATING-A-MEMBER.md "Rotating the cosigner key").
   const nextText = s.CAIRN_MEMBER_NEXT_KEY?.trim();
   const next = nextText ? cosignerKey("CAIRN_MEMBER_NEXT_KEY", nextText, config.name) : undefined;
-  return { config, db, ...key, ...(next ? { next } : {}) };
+  // Records meant to outlive Ed25519: the key whose verifier key is the member's pqKey in CAIRN_MEMBERS.
+  const pqText = s.CAIRN_MEMBER_MLDSA_KEY?.trim();
+  const pq = pqText ? cosignerKey("CAIRN_MEMBER_MLDSA_KEY", pqText, config.name, KEY_TYPE_COSIGNATURE_MLDSA44) : undefined;
+  return { config, db, ...key, ...(next ? { next } : {}), ...(pq ? { pq } : {}) };
 }
 
-function cosignerKey(setting: string, text: string, name: string): { seed: Uint8Array; verifierKey: string } {
+function cosignerKey(setting: string, text: string, name: string, type: number = KEY_TYPE_COSIGNATURE_V1): { seed: Uint8Array; verifierKey: string } {
   let key;
   try {
     key = parseSignerKey(text);
   } catch (e) {
     bad(setting, `is not a signer key: ${(e as Error).message}`);
   }
-  if (key.type !== KEY_TYPE_COSIGNATURE_V1) bad(setting, "must be a cosigner key (type 0x04): cairn keygen NAME --cosigner");
+  if (key.type !== type) bad(setting, type === KEY_TYPE_COSIGNATURE_V1 ? "must be a cosigner key (type 0x04): cairn keygen NAME --cosigner" : "must be an ML-DSA-44 cosigner key (type 0x06)");
   if (key.name !== name) bad(setting, `is named ${key.name}, expected CAIRN_MEMBER_NAME ${name}`);
   return { seed: key.seed, verifierKey: formatVerifierKey(key.name, key.type, key.publicKey) };
 }
@@ -82,6 +87,7 @@ function witnessFor(s: Setup): Witness {
     seed: s.seed,
     verifierKey: s.verifierKey,
     ...(s.next ? { next: () => s.next } : {}),
+    ...(s.pq ? { pq: s.pq } : {}),
     replica: openD1Store(s.db),
     state: {
       load: async (): Promise<WitnessState> => {

@@ -4,15 +4,15 @@
  * --config wrangler.member.toml` makes, its replica and state in a D1
  * database of its own, its cosigner key a secret of its own. A Node operator
  * with two Node witnesses and this Worker as its third member: the Worker
- * fetches and verifies the blocks over HTTP and cosigns; receipts verify
- * with its cosignature; its state moves by compare-and-set; a wrong setting
+ * fetches and verifies the blocks over HTTP and cosigns, with ML-DSA-44 too;
+ * receipts verify with its cosignatures; its state moves by compare-and-set; a wrong setting
  * answers 500 BAD_CONFIG naming it.
  */
 import { readFileSync } from "node:fs";
 import type { D1Database } from "@cloudflare/workers-types";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyReceipt } from "../../src/core/index.js";
+import { generateKeyPair, KEY_TYPE_COSIGNATURE_MLDSA44, parseNote, sha256, utf8, verifyReceipt } from "../../src/core/index.js";
 import { d1WitnessState } from "../../src/store/witness-state.js";
 import { cachedWorkerBundle } from "../../scripts/wrangler.js";
 import { anchor, document, memberSignerKey, operatorVerifierKey, ORIGIN, registerClient, sealFully, startCluster, submission, TestClock, type Cluster } from "../service/harness.js";
@@ -23,18 +23,24 @@ let cluster: Cluster;
 let mf: Miniflare;
 let workerUrl: string;
 let bundleFile: string;
+const M3_PQ = generateKeyPair("m3.test", sha256(utf8("m3 ML-DSA-44 key")), KEY_TYPE_COSIGNATURE_MLDSA44);
 
 beforeAll(async () => {
   const bundle = await cachedWorkerBundle("wrangler.member.toml");
   bundleFile = bundle.file;
   // The Worker keeps real time: so does this operator.
-  cluster = await startCluster({ clock: new TestClock(Math.floor(Date.now() / 1000)) });
+  // Its member cosigns post-quantum too (CAIRN_MEMBER_MLDSA_KEY): the operator knows that key as its pqKey.
+  cluster = await startCluster({
+    clock: new TestClock(Math.floor(Date.now() / 1000)),
+    configure: (config) => ({ ...config, members: config.members.map((m, i) => (i === 2 ? { ...m, pqKey: M3_PQ.verifierKey } : m)) }),
+  });
   // Member 3 runs as a Worker, on the port the operator knows as its witness.
   const m3 = cluster.witnesses[2]!;
   await m3.stop();
   const bindings = {
     CAIRN_MEMBER_NAME: "m3.test",
     CAIRN_MEMBER_KEY: memberSignerKey(3),
+    CAIRN_MEMBER_MLDSA_KEY: M3_PQ.signerKey,
     CAIRN_LOG_ORIGIN: ORIGIN,
     CAIRN_LOG_KEYS: operatorVerifierKey(),
     CAIRN_LOG_URL: cluster.url,
@@ -82,6 +88,9 @@ describe("a member's witness as its own Worker with its own D1", () => {
     const receipt = await (await cluster.request(`/v1/anchors/${body.id}/receipt`)).json();
     const verified = await verifyReceipt(receipt, await (await cluster.request("/v1/trust")).json(), { document: doc });
     expect([...verified.cosigners].sort()).toEqual(["m1.test", "m2.test", "m3.test"]);
+    // Both of its lines: Ed25519 (76 bytes with the key id) and ML-DSA-44 (4 + 8 + 2420).
+    const m3Lines = parseNote(receipt.checkpoint).signatures.filter((x) => x.name === "m3.test");
+    expect(m3Lines.map((x) => x.signature.length).sort((a, b) => a - b)).toEqual([72, 2428]);
 
     const size = (await (await cluster.request("/healthz")).json()).blocks;
     expect(await get("/status")).toMatchObject({ name: "m3.test", replica: { size }, latest: { size }, halted: null });
