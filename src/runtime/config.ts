@@ -140,30 +140,22 @@ function members(s: Settings): MemberConfig[] {
     if (names.has(name)) bad(`${where}.name`, `${name} is listed twice`);
     names.add(name);
     if (typeof key !== "string") bad(`${where}.key`, "is required: the member's public cosigner key (name+id+base64, type 0x04)");
-    let parsed;
-    try {
-      parsed = parseVerifierKey(key);
-    } catch (e) {
-      bad(`${where}.key`, `is not a valid verifier key: ${(e as Error).message}`);
-    }
-    if (parsed.type !== KEY_TYPE_COSIGNATURE_V1) bad(`${where}.key`, "must be a cosigner key of type 0x04 (cosignature/v1)");
-    if (parsed.name !== name) bad(`${where}.key`, `key is named ${parsed.name}, expected ${name}`);
-    if (keys.has(toHex(parsed.publicKey))) bad(`${where}.key`, "the same public key is listed for another member");
-    keys.add(toHex(parsed.publicKey));
-    let pq: string | undefined;
-    if (pqKey !== undefined) {
-      let p;
+    // One public key counts once, under one member, in either role.
+    const memberKey = (setting: string, text: string, type: number, what: string): string => {
+      let parsed;
       try {
-        p = parseVerifierKey(String(pqKey));
+        parsed = parseVerifierKey(text);
       } catch (e) {
-        bad(`${where}.pqKey`, `is not a valid verifier key: ${(e as Error).message}`);
+        bad(setting, `is not a valid verifier key: ${(e as Error).message}`);
       }
-      if (p.type !== KEY_TYPE_COSIGNATURE_MLDSA44) bad(`${where}.pqKey`, "must be an ML-DSA-44 cosigner key of type 0x06");
-      if (p.name !== name) bad(`${where}.pqKey`, `key is named ${p.name}, expected ${name}`);
-      if (keys.has(toHex(p.publicKey))) bad(`${where}.pqKey`, "the same public key is listed for another member");
-      keys.add(toHex(p.publicKey));
-      pq = p.text;
-    }
+      if (parsed.type !== type) bad(setting, `must be ${what}`);
+      if (parsed.name !== name) bad(setting, `key is named ${parsed.name}, expected ${name}`);
+      if (keys.has(toHex(parsed.publicKey))) bad(setting, "the same public key is listed for another member");
+      keys.add(toHex(parsed.publicKey));
+      return parsed.text;
+    };
+    const cosigner = memberKey(`${where}.key`, key, KEY_TYPE_COSIGNATURE_V1, "a cosigner key of type 0x04 (cosignature/v1)");
+    const pq = pqKey === undefined ? undefined : memberKey(`${where}.pqKey`, String(pqKey), KEY_TYPE_COSIGNATURE_MLDSA44, "an ML-DSA-44 cosigner key of type 0x06");
     if (typeof witness !== "string") bad(`${where}.witness`, "is required: the URL prefix of the member's witness (e.g. https://witness.member.example/cairn)");
     let url: URL;
     try {
@@ -172,7 +164,7 @@ function members(s: Settings): MemberConfig[] {
       bad(`${where}.witness`, `is not a URL: ${JSON.stringify(witness)}`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") bad(`${where}.witness`, "must be an http:// or https:// URL");
-    return { name, key: parsed.text, ...(pq ? { pqKey: pq } : {}), witness: witness.replace(/\/+$/, "") };
+    return { name, key: cosigner, ...(pq ? { pqKey: pq } : {}), witness: witness.replace(/\/+$/, "") };
   });
 }
 

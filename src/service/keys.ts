@@ -36,7 +36,7 @@ function operatorKey(text: string): OperatorKey {
   return { signer: noteSigner(k), verifierKey: formatVerifierKey(k.name, KEY_TYPE_ED25519, k.publicKey) };
 }
 
-/** A queued key record: its entry id and the sizes it will hand over at once sealed. */
+/** A queued key record: its entry id and signed text, whose key turns over, and whether this call queued it. */
 export interface QueuedKeyRecord {
   readonly id: string;
   readonly entry: string;

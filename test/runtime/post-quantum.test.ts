@@ -8,6 +8,8 @@
  * fail under it once the ML-DSA-44 lines are stripped.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -94,6 +96,54 @@ describe("a member the operator knows by an ML-DSA-44 key too", () => {
       }
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe("a member whose ML-DSA-44 line does not verify", () => {
+  it("is not counted, and the operator says which cosignature failed", async () => {
+    // Its witness answers through a relay that appends a 0x06 line under the
+    // right key id with a signature that is not one: well-formed, wrong.
+    const pq = generateKeyPair("m1.test", sha256(utf8("pq relay")), KEY_TYPE_COSIGNATURE_MLDSA44);
+    const pqKeyId = parseVerifierKey(pq.verifierKey).keyId;
+    let witnessUrl = "";
+    const relay = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const upstream = await fetch(`${witnessUrl}${req.url}`, { method: req.method!, body: req.method === "POST" ? Buffer.concat(chunks) : undefined, headers: { "Content-Type": req.headers["content-type"] ?? "text/plain" } });
+      let body = await upstream.text();
+      if (upstream.status === 200 && req.url === "/add-checkpoint") {
+        const sig = new Uint8Array(4 + 8 + 2420);
+        new DataView(sig.buffer).setUint32(0, pqKeyId);
+        new DataView(sig.buffer).setBigUint64(4, BigInt(Math.floor(Date.now() / 1000)));
+        sig.fill(7, 12);
+        body += `— m1.test ${Buffer.from(sig).toString("base64")}\n`;
+      }
+      res.writeHead(upstream.status, { "Content-Type": upstream.headers.get("Content-Type") ?? "text/plain" });
+      res.end(body);
+    });
+    await new Promise<void>((ready) => relay.listen(0, "127.0.0.1", () => ready()));
+    const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const c = await startCluster({
+      members: 2,
+      quorum: 1,
+      configure: (config) => {
+        witnessUrl = config.members[0]!.witness;
+        return { ...config, members: config.members.map((m, i) => (i === 0 ? { ...m, pqKey: pq.verifierKey, witness: relayUrl } : m)) };
+      },
+    });
+    try {
+      const client = await registerClient(c);
+      expect((await anchor(c, await submission(c, client, document("pq relay")))).status).toBe(202);
+      const report = await sealFully(c);
+      expect(report.cosigners).not.toContain("m1.test");
+      const consortium = await (await c.request("/v1/consortium")).json();
+      const m1 = consortium.members.find((m: { name: string }) => m.name === "m1.test");
+      expect(m1.answer.status).toBe("refused");
+      expect(m1.answer.message).toMatch(/cosignature by m1\.test\+[0-9a-f]{8} does not verify/);
+    } finally {
+      await c.close();
+      relay.close();
     }
   });
 });
