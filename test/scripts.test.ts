@@ -7,7 +7,7 @@
  * A script added to package.json without a check here fails the first test.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -106,7 +106,7 @@ function freePort(): Promise<number> {
 
 describe("package.json scripts", () => {
   it("are all accounted for: run by a test here, or named with the reason why not", () => {
-    const checked = ["build", "bench", "formats", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
+    const checked = ["build", "prepack", "bench", "formats", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
     expect(Object.keys(PACKAGE.scripts).sort()).toEqual([...checked, ...Object.keys(NOT_RUN)].sort());
     expect(PACKAGE.scripts.test).toMatch(/^npm run typecheck && /);
   });
@@ -117,6 +117,63 @@ describe("package.json scripts", () => {
     const check = spawnSync(process.execPath, ["--input-type=module", "-e", "const m = await import('./dist/core/index.js'); console.log(m.toHex(m.sha256(new Uint8Array())))"], { cwd: copy, encoding: "utf8" });
     expect(check.stdout.trim(), check.stderr).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     expect(existsSync(join(copy, "dist", "core", "index.d.ts"))).toBe(true);
+  });
+
+  it("prepack: `npm pack` makes a tarball that an empty project installs and imports cairn/client and cairn/verify from, with types", async () => {
+    const packed = spawnSync("npm", ["pack", "--silent", "--pack-destination", copy], { cwd: copy, encoding: "utf8" });
+    expect(packed.status, packed.stdout + packed.stderr).toBe(0);
+    const tarball = packed.stdout.trim().split("\n").at(-1)!;
+    const app = mkdtempSync(join(tmpdir(), "cairn-app-"));
+    try {
+      cpSync(join(copy, tarball), join(app, tarball));
+      // The app's lockfile pins the versions this repository's lockfile pins, so
+      // `npm ci --offline` installs them from the npm cache `npm ci` filled: no network.
+      const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; link?: boolean; version?: string; dependencies?: object; license?: string }> };
+      const self = lock.packages[""]!;
+      const packages: Record<string, unknown> = {
+        "": { name: "app", version: "1.0.0", dependencies: { cairn: `file:${tarball}` } },
+        "node_modules/cairn": { version: self.version, resolved: `file:${tarball}`, license: self.license, dependencies: self.dependencies },
+      };
+      for (const [path, entry] of Object.entries(lock.packages)) if (path.startsWith("node_modules/") && !entry.dev && !entry.link) packages[path] = entry;
+      writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", type: "module", private: true, dependencies: { cairn: `file:${tarball}` } }));
+      writeFileSync(join(app, "package-lock.json"), JSON.stringify({ name: "app", version: "1.0.0", lockfileVersion: 3, requires: true, packages }));
+      const installed = spawnSync("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: app, encoding: "utf8" });
+      expect(installed.status, installed.stdout + installed.stderr).toBe(0);
+
+      // Plain Node: the FORMATS.md example receipt verifies through the packed code.
+      const vectors = join(ROOT, "test", "vectors", "cairn-v1.json");
+      writeFileSync(
+        join(app, "check.mjs"),
+        `import { readFileSync } from "node:fs";
+import { CairnClient } from "cairn/client";
+import { verifyReceipt, trustFingerprint } from "cairn/verify";
+const v = JSON.parse(readFileSync(${JSON.stringify(vectors)}, "utf8"));
+const r = await verifyReceipt(v.receipt, v.trust, { document: new TextEncoder().encode(v.submissions[0].document) });
+const key = CairnClient.makeKey("app.example");
+console.log(r.blockHeight, r.cosigners.length, trustFingerprint(v.trust) === v.trustV2.fingerprintV1, key.verifierKey.startsWith("app.example+"));
+`,
+      );
+      const ran = spawnSync(process.execPath, ["check.mjs"], { cwd: app, encoding: "utf8" });
+      expect(ran.stdout.trim(), ran.stderr).toBe("0 2 true true");
+
+      // TypeScript: the declarations resolve through the package's exports.
+      writeFileSync(
+        join(app, "app.ts"),
+        `import { CairnClient, type PreparedAnchor, type ReceiptJson } from "cairn/client";
+import { verifyReceipt } from "cairn/verify";
+const client = new CairnClient({ server: "https://anchor.example.org", key: CairnClient.makeKey("app.example").signerKey });
+export async function anchorOne(doc: Uint8Array): Promise<ReceiptJson> {
+  const { prepared }: { prepared: PreparedAnchor } = await client.anchor(doc, { salted: true });
+  return client.waitForReceipt(prepared);
+}
+export const check = (receipt: ReceiptJson, trust: unknown, doc: Uint8Array) => verifyReceipt(receipt, trust, { document: doc });
+`,
+      );
+      const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--lib", "es2023,dom", "app.ts"], { cwd: app, encoding: "utf8" });
+      expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 
   it("bench: the entry point loads every suite (--list); the figures themselves take minutes and a quiet machine", async () => {
