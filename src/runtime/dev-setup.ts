@@ -66,6 +66,10 @@ export function devSettings(dataDir: string, env: Settings): { settings: Setting
     CAIRN_MAX_SEAL_DELAY: env.CAIRN_MAX_SEAL_DELAY,
     CAIRN_QUORUM: env.CAIRN_QUORUM,
     CAIRN_PQ_QUORUM: env.CAIRN_PQ_QUORUM,
+    // Closed unless asked for, as in a deployment (node.ts opens /metrics on loopback).
+    CAIRN_OPEN_DIGEST_LOOKUP: env.CAIRN_OPEN_DIGEST_LOOKUP,
+    CAIRN_OPEN_METRICS: env.CAIRN_OPEN_METRICS,
+    CAIRN_METRICS_TOKEN: env.CAIRN_METRICS_TOKEN,
   };
   return {
     settings,

@@ -7,6 +7,7 @@ import { ChainView } from "./chain.js";
 import { ClientRegistry } from "./clients.js";
 import type { Context } from "./context.js";
 import { Reads } from "./reads.js";
+import { RequestAuth } from "./request-auth.js";
 import { Sealer, type FaultHook } from "./seal.js";
 import { Submitter } from "./submit.js";
 
@@ -17,6 +18,8 @@ export interface Services {
   readonly submitter: Submitter;
   readonly sealer: Sealer;
   readonly reads: Reads;
+  /** Who is asking, for the scoped reads. */
+  readonly auth: RequestAuth;
 }
 
 export function createServices(ctx: Context, options: { fault?: FaultHook } = {}): Services {
@@ -29,6 +32,7 @@ export function createServices(ctx: Context, options: { fault?: FaultHook } = {}
     submitter: new Submitter(ctx, clients, chain),
     sealer: new Sealer(ctx, chain, options.fault),
     reads: new Reads(ctx, chain, clients),
+    auth: new RequestAuth(ctx, clients),
   };
 }
 
@@ -50,6 +54,7 @@ export function requestServices(shared: Services): Services {
 }
 
 export type { Context, Member } from "./context.js";
+export type { Reader } from "./read-scopes.js";
 export { createContext } from "./context.js";
-export type { CairnConfig, D1DatabaseConfig, DatabaseConfig, LibsqlDatabaseConfig, MemberConfig } from "./config.js";
+export type { CairnConfig, D1DatabaseConfig, DatabaseConfig, LibsqlDatabaseConfig, MemberConfig, ReadPolicy } from "./config.js";
 export { DEFAULTS } from "./config.js";

@@ -185,8 +185,8 @@ export interface PrimaryStore extends ChainStore {
   /** Oldest first, at most `limit`. */
   takePending(limit: number): Promise<PendingRecord[]>;
   pendingStats(): Promise<{ count: number; oldestReceivedAt: number | null }>;
-  /** Sealed and pending anchors of a digest, oldest first. */
-  anchorsOfDigest(digest: string, limit: number): Promise<(EntryRecord | PendingRecord)[]>;
+  /** Sealed and pending anchors of a digest, oldest first; with `client`, only those that client signed. */
+  anchorsOfDigest(digest: string, limit: number, client?: string): Promise<(EntryRecord | PendingRecord)[]>;
 
   witnessAnswers(): Promise<WitnessAnswerRecord[]>;
   putWitnessAnswer(status: WitnessAnswerRecord): Promise<void>;
