@@ -146,14 +146,15 @@ export async function finality(ctx: SuiteContext) {
     const rate = (sent / (performance.now() - t0)) * 1000;
     ctx.note(`under ${formatRate(rate)} submissions/s: median ${formatMs(percentile(loaded, 0.5))}, p99 ${formatMs(percentile(loaded, 0.99))} over ${loaded.length}; ${failed} background submissions not accepted ${JSON.stringify(outcomes)}`);
 
-    // What a witness pulls: the entries pages of the newest blocks, per entry.
+    // What a witness pulls: the entries pages of the newest blocks, per entry (as the admin: entries are not public).
+    const admin = { headers: { Authorization: `Bearer ${readFileSync(join(dir, "admin-token"), "utf8").trim()}` } };
     const head = ((await (await fetch(`${server.url}/healthz`)).json()) as { blocks: number }).blocks;
     let bytes = 0;
     let entries = 0;
     for (let h = Math.max(0, head - 5); h < head; h++) {
       bytes += (await (await fetch(`${server.url}/v1/blocks/${h}`)).text()).length;
       for (let offset: number | null = 0; offset !== null; ) {
-        const page = await (await fetch(`${server.url}/v1/blocks/${h}/entries?offset=${offset}&limit=1000`)).text();
+        const page = await (await fetch(`${server.url}/v1/blocks/${h}/entries?offset=${offset}&limit=1000`, admin)).text();
         bytes += page.length;
         const parsed = JSON.parse(page) as { entries: unknown[]; next: number | null };
         entries += parsed.entries.length;

@@ -71,6 +71,10 @@ export type ErrorCode =
   | "LOG_SIGNATURE_INVALID"
   | "OLD_SIZE_MISMATCH"
   | "CHECKPOINT_CONFLICT"
+  // Signed requests, the credential of scoped reads (core/signed-request.ts).
+  | "BAD_AUTHORIZATION"
+  | "REQUEST_TIME_INVALID"
+  | "REQUEST_SIGNATURE_INVALID"
   // Service requests: refused or malformed input, and pushback.
   | "BAD_JSON"
   | "BAD_REQUEST"

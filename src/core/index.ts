@@ -101,6 +101,21 @@ export {
   type AddCheckpointVerdict,
   type WitnessedCheckpoint,
 } from "./witness-protocol.js";
+export {
+  SIGNED_REQUEST_V1,
+  SIGNED_REQUEST_SCHEME,
+  REQUEST_SKEW_SECONDS,
+  requestText,
+  requestSigner,
+  signRequest,
+  isSignedRequest,
+  parseAuthorization,
+  checkRequestTime,
+  verifyRequest,
+  type RequestFacts,
+  type RequestSigner,
+  type RequestAuthorization,
+} from "./signed-request.js";
 export { formatPromise, parsePromise, signPromise, openPromise, type AnchorPromise } from "./promise.js";
 export { formatBlockHeader, parseBlockHeader, blockHash, checkChainLink, ZERO_HASH_HEX, type BlockHeader } from "./block.js";
 export {

@@ -9,6 +9,7 @@ import { fromHex, utf8, constantTimeEqual } from "../core/bytes.js";
 import { CairnError, isCairnError } from "../core/errors.js";
 import { ReceiptVerifier, stepsOf } from "../core/verify-receipt.js";
 import type { Services } from "../service/index.js";
+import { checkMetricsReader, type ScopedRead } from "../service/read-scopes.js";
 import type { SealRunner } from "../service/seal.js";
 import { limitBody } from "./body-limit.js";
 import { errorResponse, RETRY_AFTER_SECONDS, toResponse } from "./errors.js";
@@ -20,6 +21,13 @@ const errors = {
   503: json(S.ErrorBody, "Pushback or not ready; retry after Retry-After seconds"),
 };
 const adminErrors = { 401: json(S.ErrorBody, "Admin token missing"), 403: json(S.ErrorBody, "Admin token wrong") };
+/** The scoped reads' refusals (src/service/read-scopes.ts); the message names the credential the route wants. */
+const readErrors = {
+  401: json(S.ErrorBody, "No credential, or one that does not hold (a bad, stale or unknown signature; a wrong token)"),
+  403: json(S.ErrorBody, "A valid credential that this route does not serve"),
+};
+/** Scoped reads take a request signed by a client or member (FORMATS.md §10), or the admin token. */
+const readSecurity: Record<string, string[]>[] = [{ signed: [] }, { bearer: [] }];
 
 export interface AppOptions {
   /** Called for errors that are not the client's fault. */
@@ -68,6 +76,12 @@ export function createApp(services: Services, options: AppOptions = {}) {
       return errorResponse(c, "TOO_LARGE", `request body exceeds ${config.maxBodyBytes} bytes`);
     }),
   );
+
+  /** Who asks, for a scoped read: the request's Authorization against its own method and target. */
+  const readerOf = (c: HonoContext, what: ScopedRead) => {
+    const { pathname, search } = new URL(c.req.url);
+    return services.auth.reader({ authorization: c.req.header("Authorization"), method: c.req.method, target: pathname + search }, what);
+  };
 
   const adminToken = utf8(config.adminToken);
   const admin: MiddlewareHandler = async (c, next) => {
@@ -160,11 +174,12 @@ export function createApp(services: Services, options: AppOptions = {}) {
     createRoute({
       method: "get",
       path: "/v1/digests/{digest}",
-      summary: "The anchors of a digest, oldest first",
+      summary: "The anchors of a digest, oldest first: for a client those it signed; for members and admin all",
+      security: readSecurity,
       request: { params: z.object({ digest: z.string().openapi({ param: { name: "digest", in: "path" } }) }) },
-      responses: { 200: json(S.DigestAnchors, "Anchors (possibly none)"), ...errors },
+      responses: { 200: json(S.DigestAnchors, "Anchors the reader may see (possibly none)"), ...errors, ...readErrors },
     }),
-    async (c) => c.json(await reads.anchorsOfDigest(c.req.valid("param").digest), 200),
+    async (c) => c.json(await reads.anchorsOfDigest(c.req.valid("param").digest, await readerOf(c, "digest")), 200),
   );
 
   // ---- Chain -----------------------------------------------------------
@@ -212,14 +227,15 @@ export function createApp(services: Services, options: AppOptions = {}) {
     createRoute({
       method: "get",
       path: "/v1/blocks/{height}/entries",
-      summary: "A block's entries in order, paged",
+      summary: "A block's entries in order, paged: for members (replication) and admin",
+      security: readSecurity,
       request: { params: heightParam, query: z.object({ offset: S.Count.default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
-      responses: { 200: json(S.BlockEntries, "Entries"), ...errors, 404: json(S.ErrorBody, "No such block") },
+      responses: { 200: json(S.BlockEntries, "Entries"), ...errors, ...readErrors, 404: json(S.ErrorBody, "No such block") },
     }),
     async (c) => {
       const { height } = c.req.valid("param");
       const { offset, limit } = c.req.valid("query");
-      return c.json(await reads.blockEntries(height, offset, limit), 200);
+      return c.json(await reads.blockEntries(height, offset, limit, await readerOf(c, "entries")), 200);
     },
   );
 
@@ -255,10 +271,10 @@ export function createApp(services: Services, options: AppOptions = {}) {
     createRoute({
       method: "get",
       path: "/v1/consortium",
-      summary: "Members, their public keys and witness URLs, each witness's last answer, and the quorum",
-      responses: { 200: json(S.Consortium, "Consortium") },
+      summary: "Members, their public keys and witness URLs, each witness's last answer (its message for members and admin), and the quorum",
+      responses: { 200: json(S.Consortium, "Consortium"), ...readErrors },
     }),
-    async (c) => c.json(await reads.consortium(), 200),
+    async (c) => c.json(await reads.consortium(await readerOf(c, "consortium")), 200),
   );
 
   app.openapi(
@@ -304,6 +320,11 @@ export function createApp(services: Services, options: AppOptions = {}) {
   // ---- Admin -----------------------------------------------------------
   const security = [{ bearer: [] as string[] }];
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "signed", {
+    type: "http",
+    scheme: "Cairn-Signed",
+    description: "A request signed with a client's registered key or a member's cosigner key: docs/FORMATS.md §10",
+  });
 
   app.openapi(
     createRoute({
@@ -415,7 +436,10 @@ export function createApp(services: Services, options: AppOptions = {}) {
       return c.json({ ok: false, error: { code: "UNAVAILABLE", message: `primary database: ${(e as Error).message}` } }, 503);
     }
   });
-  app.get("/metrics", (c) => c.text(ctx.metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", (c) => {
+    checkMetricsReader(c.req.header("Authorization"), config.reads, config.adminToken);
+    return c.text(ctx.metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: { title: "Cairn", version: "1", description: "Consortium anchoring: signed digests, Merkle batches, a replicated hash chain, offline receipts." },

@@ -108,7 +108,12 @@ export const Consortium = z
         pqKey: z.string().optional().openapi({ description: "Its ML-DSA-44 cosigner key (type 0x06), when it cosigns post-quantum too" }),
         witness: z.string().openapi({ description: "URL prefix of the member's witness (C2SP tlog-witness)" }),
         answer: z
-          .object({ status: z.enum(["cosigned", "refused", "unreachable"]), message: z.string().nullable(), at: z.number().int(), evidence: z.unknown() })
+          .object({
+            status: z.enum(["cosigned", "refused", "unreachable"]),
+            at: z.number().int(),
+            message: z.string().nullable().optional().openapi({ description: "The witness's words; for members and admin only" }),
+            evidence: z.unknown().optional().openapi({ description: "What was asked and answered; for members and admin only" }),
+          })
           .nullable()
           .openapi({ description: "The witness's last answer to add-checkpoint" }),
         head: z.object({ size: z.number().int(), root: z.string() }).nullable().openapi({ description: "Its latest cosigned checkpoint, as far as the operator knows" }),

@@ -10,6 +10,7 @@ import { anchor, usage as anchorUsage } from "./cli/anchor.js";
 import { audit, usage as auditUsage } from "./cli/audit.js";
 import { CliError, EXIT, processIo, type Io } from "./cli/common.js";
 import { keygen, usage as keygenUsage } from "./cli/keygen.js";
+import { lookup, usage as lookupUsage } from "./cli/lookup.js";
 import { member, usage as memberUsage } from "./cli/member.js";
 import { monitor, usage as monitorUsage } from "./cli/monitor.js";
 import { receipt, usage as receiptUsage } from "./cli/receipt.js";
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   keygen: { summary: "make a client (or --cosigner member) key pair", usage: keygenUsage, run: keygen },
   anchor: { summary: "anchor files or digests; --wait writes verified receipts", usage: anchorUsage, run: anchor },
   receipt: { summary: "fetch the receipt of an entry id", usage: receiptUsage, run: receipt },
+  lookup: { summary: "find this client's anchors of a document or digest (a signed request)", usage: lookupUsage, run: lookup },
   verify: { summary: "verify a receipt offline against a document", usage: verifyUsage, run: verify },
   trust: { summary: "pin a log's trust document (add, list, remove), shown by fingerprint", usage: trustUsage, run: trust },
   monitor: { summary: "watch a log and its witnesses for split views (forks)", usage: monitorUsage, run: monitor },

@@ -16,6 +16,7 @@
  *   CAIRN_BATCH_LIMIT          most entries per block (default 100000)
  *   CAIRN_MAX_SEAL_DELAY       seconds promised until sealing (default 60)
  *   CAIRN_ADMIN_TOKEN          bearer token of the admin routes (≥ 16 characters)
+ *   CAIRN_OPEN_DIGEST_LOOKUP, CAIRN_OPEN_METRICS, CAIRN_METRICS_TOKEN: who reads what (./read-config.ts)
  *   CAIRN_CONFIG               path of a JSON file with the same keys (Node only; env wins)
  *
  * The Worker passes `worker` in the options: D1 bindings become available
@@ -25,6 +26,7 @@ import { CairnError } from "../core/errors.js";
 import { toHex } from "../core/bytes.js";
 import { isValidKeyName, KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey } from "../core/keys.js";
 import { majority } from "../core/trust.js";
+import { parseReadPolicy } from "./read-config.js";
 import { DEFAULTS, type CairnConfig, type DatabaseConfig, type LibsqlDatabaseConfig, type MemberConfig } from "../service/config.js";
 
 export type Settings = Readonly<Record<string, string | undefined>>;
@@ -209,6 +211,7 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
     maxSealDelaySeconds: integer(s, "CAIRN_MAX_SEAL_DELAY", DEFAULTS.maxSealDelaySeconds, 1, 86_400),
     timeWindowSeconds: DEFAULTS.timeWindowSeconds,
     adminToken,
+    reads: parseReadPolicy(s),
     maxBodyBytes: DEFAULTS.maxBodyBytes,
     maxBatchItems: DEFAULTS.maxBatchItems,
     maxQueuedSubmissions: DEFAULTS.maxQueuedSubmissions,

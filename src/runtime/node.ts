@@ -91,6 +91,10 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
       env: Object.fromEntries(Object.entries(env).filter(([k]) => (!k.startsWith("CAIRN_") || k === "CAIRN_MEMBER_MLDSA") && k !== "PORT" && k !== "HOST")),
     });
     settings = { ...configured, CAIRN_MEMBERS: JSON.stringify(devMembers.members) };
+    // /metrics (counts, no entry data) is open in the embedded default while
+    // only this machine can reach it; on any other address it wants a token,
+    // as in a deployment. Digest lookup stays closed: the dev client signs its own.
+    if (configured.CAIRN_OPEN_METRICS === undefined) settings = { ...settings, CAIRN_OPEN_METRICS: isLoopback(host) ? "1" : "0" };
   }
   try {
     return await startOperator(options, settings, host, port, dev, devMembers);
@@ -98,6 +102,10 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
     await devMembers?.stop();
     throw e;
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 async function startOperator(

@@ -31,6 +31,19 @@ export interface MemberConfig {
   readonly witness: string;
 }
 
+/**
+ * Who may read what beyond the public routes (docs/ARCHITECTURE.md "Read
+ * scopes"; the table itself is src/service/read-scopes.ts). Both openings
+ * are a deployment's explicit choice and off by default everywhere.
+ */
+export interface ReadPolicy {
+  /** Anyone may look any digest up (CAIRN_OPEN_DIGEST_LOOKUP=1): the service is then a digest oracle. */
+  readonly openDigestLookup: boolean;
+  /** /metrics: open to anyone (CAIRN_OPEN_METRICS=1), else for this bearer token (CAIRN_METRICS_TOKEN) or the admin token. */
+  readonly openMetrics: boolean;
+  readonly metricsToken?: string;
+}
+
 export interface CairnConfig {
   /** The log's name, in every format; also the operator key's name. */
   readonly origin: string;
@@ -58,6 +71,7 @@ export interface CairnConfig {
   /** Accepted distance between a submission's time and the server clock. */
   readonly timeWindowSeconds: number;
   readonly adminToken: string;
+  readonly reads: ReadPolicy;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
   /** Most submissions one batch request may carry. */
@@ -78,4 +92,5 @@ export const DEFAULTS = {
   maxBodyBytes: 1000 * 2 * 1024 + 4096,
   maxQueuedSubmissions: 20_000,
   maxPendingEntries: 1_000_000,
+  reads: { openDigestLookup: false, openMetrics: false },
 } as const;

@@ -8,6 +8,7 @@ import { ClientRegistry } from "./clients.js";
 import type { Context } from "./context.js";
 import { ChainKeys } from "./keys.js";
 import { Reads } from "./reads.js";
+import { RequestAuth } from "./request-auth.js";
 import { Sealer, type FaultHook } from "./seal.js";
 import { Submitter } from "./submit.js";
 
@@ -19,6 +20,8 @@ export interface Services {
   readonly submitter: Submitter;
   readonly sealer: Sealer;
   readonly reads: Reads;
+  /** Who is asking, for the scoped reads. */
+  readonly auth: RequestAuth;
 }
 
 export function createServices(ctx: Context, options: { fault?: FaultHook } = {}): Services {
@@ -33,6 +36,7 @@ export function createServices(ctx: Context, options: { fault?: FaultHook } = {}
     submitter: new Submitter(ctx, clients, chain),
     sealer: new Sealer(ctx, chain, keys, options.fault),
     reads: new Reads(ctx, chain, clients),
+    auth: new RequestAuth(ctx, clients),
   };
 }
 
@@ -54,6 +58,7 @@ export function requestServices(shared: Services): Services {
 }
 
 export type { Context, Member } from "./context.js";
+export type { Reader } from "./read-scopes.js";
 export { createContext } from "./context.js";
-export type { CairnConfig, D1DatabaseConfig, DatabaseConfig, LibsqlDatabaseConfig, MemberConfig } from "./config.js";
+export type { CairnConfig, D1DatabaseConfig, DatabaseConfig, LibsqlDatabaseConfig, MemberConfig, ReadPolicy } from "./config.js";
 export { DEFAULTS } from "./config.js";

@@ -12,6 +12,7 @@ import type { BlockRecord, CheckpointRecord, EntryRecord, PendingRecord } from "
 import { publicStatus, type ChainView } from "./chain.js";
 import type { ClientRegistry } from "./clients.js";
 import type { Context } from "./context.js";
+import { checkEntriesReader, digestScope, seesWitnessMessages, type Reader } from "./read-scopes.js";
 
 export interface AnchorView {
   readonly id: string;
@@ -54,9 +55,16 @@ export class Reads {
     return { state: "sealed", receipt: await this.receiptOf(found.entry, (await this.chain.finalCheckpoint())!) };
   }
 
-  async anchorsOfDigest(digest: string): Promise<{ digest: string; anchors: { id: string; status: "pending" | "sealed"; receivedAt: number; block?: { height: number; index: number } }[] }> {
+  /**
+   * The anchors of a digest that `reader` may see (read-scopes.ts): a client
+   * its own, members and admin all. The scope is decided before anything is
+   * read, and a client's is applied in the query, so the answer is the same
+   * whether or not others anchored the digest.
+   */
+  async anchorsOfDigest(digest: string, reader: Reader): Promise<{ digest: string; anchors: { id: string; status: "pending" | "sealed"; receivedAt: number; block?: { height: number; index: number } }[] }> {
+    const { client } = digestScope(reader, this.ctx.config.reads);
     check(/^[0-9a-f]{64}$/.test(digest), "BAD_DIGEST", "a digest is 64 lowercase hex digits (SHA-256)");
-    const rows = await this.ctx.primary.anchorsOfDigest(digest, MAX_PAGE);
+    const rows = await this.ctx.primary.anchorsOfDigest(digest, MAX_PAGE, client);
     const final = await this.chain.finalCheckpoint();
     return {
       digest,
@@ -88,7 +96,9 @@ export class Reads {
     return { blocks: rows.map(blockView), next: last !== undefined && last.height + 1 < head.size ? last.height + 1 : null };
   }
 
-  async blockEntries(height: number, offset: number, limit: number): Promise<{ height: number; size: number; entries: { index: number; id: string; entry: string }[]; next: number | null }> {
+  /** A block's entries, for members (replication) and the admin only: each entry names its client, digest and time. */
+  async blockEntries(height: number, offset: number, limit: number, reader: Reader): Promise<{ height: number; size: number; entries: { index: number; id: string; entry: string }[]; next: number | null }> {
+    checkEntriesReader(reader);
     const block = await this.ctx.primary.getBlock(height);
     if (block === undefined) throw new CairnError("NOT_FOUND", `no block at height ${height}`);
     const rows = await this.ctx.primary.blockEntries(height, offset, Math.min(limit, MAX_PAGE));
@@ -118,8 +128,14 @@ export class Reads {
     return { from, to, path: assembleConsistencyProof(from, to, hashes).map(toBase64) };
   }
 
-  /** The consortium's public facts, and each member witness's last answer as the operator saw it. */
-  async consortium() {
+  /**
+   * The consortium's public facts, and each member witness's last answer as
+   * the operator saw it: its status and time for anyone; its message and
+   * evidence, which may quote the entries of a block it refused, for members
+   * and the admin.
+   */
+  async consortium(reader: Reader) {
+    const detail = seesWitnessMessages(reader);
     const answers = new Map((await this.ctx.primary.witnessAnswers()).map((a) => [a.member, a]));
     const { ctx } = this;
     return {
@@ -132,7 +148,10 @@ export class Reads {
           key: m.verifierKey,
           ...(m.pqKey ? { pqKey: m.pqKey } : {}),
           witness: m.witness,
-          answer: a === undefined ? null : { status: a.status, message: a.detail, at: a.updatedAt, evidence: a.evidence === null ? null : (JSON.parse(a.evidence) as unknown) },
+          answer:
+            a === undefined
+              ? null
+              : { status: a.status, at: a.updatedAt, ...(detail ? { message: a.detail, evidence: a.evidence === null ? null : (JSON.parse(a.evidence) as unknown) } : {}) },
           // The witness's latest cosigned checkpoint, as far as the operator knows.
           head: a === undefined || a.hash === "" ? null : { size: a.size, root: a.hash },
         };

@@ -8,8 +8,8 @@
  *     the pinned log's signature, the size it last cosigned, a consistency
  *     proof from there — so it never signs two roots for one size nor a
  *     smaller size after a larger one;
- *  2. its own replica, which it fills itself from the operator's public read
- *     API and in which it stores only blocks that pass every check of
+ *  2. its own replica, which it fills itself from the operator's read API
+ *     (its reads signed with its cosigner key, FORMATS.md §10) and in which it stores only blocks that pass every check of
  *     core/verify-block.ts (chain link, batch root, every entry's signature
  *     against the chain's own client registry, times), reaches the
  *     checkpoint's size within a bounded time;
@@ -36,6 +36,8 @@ import { treeLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, treeRootRefs } from "../core/tlog.js";
 import { verifyBlock, type ChainTip, type VerifiedBlock } from "../core/verify-block.js";
+import { requestSigner, signRequest, type RequestSigner } from "../core/signed-request.js";
+import { KEY_TYPE_COSIGNATURE_V1 } from "../core/keys.js";
 import { cosignatureResponse, judgeAddCheckpoint, parseAddCheckpoint, type WitnessedCheckpoint } from "../core/witness-protocol.js";
 import { ConstraintViolation } from "../store/sql-store.js";
 import type { BlockRecord, BlockWrite, WitnessReplica } from "../store/types.js";
@@ -157,6 +159,8 @@ export class Witness {
   private fault: WitnessFault = () => {};
   /** ML-DSA-44 cosigning, when the member has that key. */
   private pq?: { readonly verifierKey: string; signer(timestamp: number): NoteSigner };
+  /** Signs its reads of the log's entries with its cosigner key (FORMATS.md §10): a member's credential, no other secret. */
+  private readonly reads: RequestSigner;
   private readonly blocksVerified;
   private readonly entriesVerified;
   private readonly refusals;
@@ -176,6 +180,7 @@ export class Witness {
     readonly metrics: Metrics,
   ) {
     this.keys = KeySchedule.pinned(config.logKeys);
+    this.reads = requestSigner({ name: config.name, type: KEY_TYPE_COSIGNATURE_V1, seed });
     const m = this.metrics;
     this.blocksVerified = m.counter("cairn_witness_blocks_verified_total", "Blocks this witness verified and stored in its replica.");
     this.entriesVerified = m.counter("cairn_witness_entries_verified_total", "Entries whose signature and registration this witness checked.");
@@ -509,7 +514,9 @@ export class Witness {
     let text: string;
     let status: number;
     try {
-      const res = await this.fetch(`${this.config.logUrl}${path}`, { signal: AbortSignal.timeout(this.config.syncBudgetMs) });
+      // Every read is signed, though only the entries need it: one code path, one Ed25519 signature each.
+      const authorization = await signRequest({ origin: this.config.origin, method: "GET", target: path, time: this.clock.now() }, this.reads);
+      const res = await this.fetch(`${this.config.logUrl}${path}`, { headers: { Authorization: authorization }, signal: AbortSignal.timeout(this.config.syncBudgetMs) });
       status = res.status;
       text = await readCapped(res, MAX_READ_BYTES, "the log's answer");
     } catch (e) {

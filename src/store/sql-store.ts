@@ -382,16 +382,19 @@ export class SqlStore implements PrimaryStore {
     return rows.map((r) => r.entry);
   }
 
-  async anchorsOfDigest(digest: string, limit: number): Promise<(EntryRecord | PendingRecord)[]> {
+  async anchorsOfDigest(digest: string, limit: number, client?: string): Promise<(EntryRecord | PendingRecord)[]> {
     // One query over both tables, so an entry being sealed meanwhile is seen
     // exactly once. Sealed entries come first: they were accepted before
     // anything still pending (a seal takes the oldest pending entries).
+    // With `client`, in the query itself, so others' anchors cannot push a
+    // client's own past the limit.
+    const by = (table: typeof entries | typeof pending) => (client === undefined ? sql`` : sql` AND ${table.client} = ${client}`);
     const rows = await this.#db.all<Row>(sql`
       SELECT 0 AS kind, height, idx, NULL AS seq, id, entry, digest, client, received_at, promise
-        FROM ${entries} WHERE digest = ${digest}
+        FROM ${entries} WHERE digest = ${digest}${by(entries)}
       UNION ALL
       SELECT 1 AS kind, NULL, NULL, seq, id, entry, digest, client, received_at, promise
-        FROM ${pending} WHERE digest = ${digest}
+        FROM ${pending} WHERE digest = ${digest}${by(pending)}
       ORDER BY kind, height, idx, seq
       LIMIT ${limit}`);
     return rows.map(anchorFromRow);

@@ -193,8 +193,8 @@ export interface PrimaryStore extends ChainStore {
   pendingStats(): Promise<{ count: number; oldestReceivedAt: number | null }>;
   /** The chain records waiting to be sealed, oldest first (the entries of pending without a digest). */
   pendingChainRecords(): Promise<string[]>;
-  /** Sealed and pending anchors of a digest, oldest first. */
-  anchorsOfDigest(digest: string, limit: number): Promise<(EntryRecord | PendingRecord)[]>;
+  /** Sealed and pending anchors of a digest, oldest first; with `client`, only those that client signed. */
+  anchorsOfDigest(digest: string, limit: number, client?: string): Promise<(EntryRecord | PendingRecord)[]>;
 
   witnessAnswers(): Promise<WitnessAnswerRecord[]>;
   putWitnessAnswer(status: WitnessAnswerRecord): Promise<void>;

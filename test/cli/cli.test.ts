@@ -145,16 +145,47 @@ describe("cairn CLI", () => {
     const receipt = JSON.parse(fs.readFileSync(path.join(cwd, "licence.txt.cairn.json"), "utf8"));
     expect(receipt.version).toBe("cairn-receipt/v2");
     const digest = Buffer.from(sha256(utf8(text))).toString("hex");
-    // Guessing the licence number and looking its digest up finds nothing; the commitment is what was anchored.
-    expect((await (await fetch(`${node.url}/v1/digests/${digest}`)).json()).anchors).toEqual([]);
+    // Even the client that anchored it finds nothing by the document (cairn lookup signs with the dev
+    // client key, no flags); the commitment is what was anchored. A stranger is refused outright.
+    const byDocument = await cairn(["lookup", "licence.txt"], { cwd });
+    expect(byDocument.code, byDocument.stderr).toBe(4);
+    expect(byDocument.stderr).toContain("no anchor of");
     const commitment = Buffer.from(saltedDigest(fromBase64(receipt.salt, 32), sha256(utf8(text)))).toString("hex");
-    expect((await (await fetch(`${node.url}/v1/digests/${commitment}`)).json()).anchors).toHaveLength(1);
+    const byCommitment = await cairn(["lookup", "--digest", commitment], { cwd });
+    expect(byCommitment.code, byCommitment.stderr).toBe(0);
+    expect(byCommitment.stdout).toMatch(new RegExp(`^[0-9a-f]{64}  sealed  block \\d+ index \\d+  received \\S+Z  ${commitment}\n$`));
+    expect((await fetch(`${node.url}/v1/digests/${commitment}`)).status).toBe(401);
     expect(receipt.entry).not.toContain(digest);
     const verified = await cairn(["verify", "licence.txt", "licence.txt.cairn.json"], { cwd });
     expect(verified.code, verified.stdout).toBe(0);
     expect(verified.stdout).toMatch(/salted: +yes/);
     fs.writeFileSync(path.join(cwd, "guess.txt"), "licence 2026-0001\n");
     expect((await cairn(["verify", "guess.txt", "licence.txt.cairn.json"], { cwd })).code).toBe(1);
+  });
+
+  it("lookup: finds the dev client's own anchors of a document with no flags, signing the request with its key", async () => {
+    const cwd = workDir("lookup");
+    fs.writeFileSync(path.join(cwd, "permit.txt"), "Building permit 88/2026.\n");
+    fs.writeFileSync(path.join(cwd, "never.txt"), "Never anchored.\n");
+    const anchored = await cairn(["anchor", "permit.txt", "--wait"], { cwd });
+    expect(anchored.code, anchored.stderr).toBe(0);
+    const id = anchored.stdout.split("  ")[0]!;
+    const found = await cairn(["lookup", "permit.txt"], { cwd });
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.stdout).toMatch(new RegExp(`^${id}  sealed  block \\d+ index \\d+  received \\S+Z  permit\\.txt\n$`));
+    const both = await cairn(["lookup", "permit.txt", "never.txt"], { cwd });
+    expect(both.code).toBe(4);
+    expect(both.stdout).toContain(id);
+    expect(both.stderr).toContain("never.txt: no anchor of");
+    // Another client's key (registered, not the one that anchored) finds nothing: the server filters by signer.
+    const other = generateKeyPair("other-cli.test", sha256(utf8("other cli client")), KEY_TYPE_ED25519);
+    const token = fs.readFileSync(path.join(dataDir, "admin-token"), "utf8").trim();
+    const reg = await fetch(`${node.url}/v1/admin/clients`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ key: other.verifierKey }) });
+    expect(reg.status).toBe(201);
+    fs.writeFileSync(path.join(cwd, "other.key"), other.signerKey + "\n");
+    const asOther = await cairn(["lookup", "permit.txt", "--key", "other.key"], { cwd });
+    expect(asOther.code).toBe(4);
+    expect(asOther.stdout).toBe("");
   });
 
   it("anchors 25 files with progress on stderr, and every receipt verifies", async () => {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, verify as nodeVerify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
@@ -136,6 +136,21 @@ describe("cairn-v1 vectors, checked independently of the code that made them", (
       { key: v.trust.members[1]!.key, from: 0, until: 6 },
       { key: b.new, from: 7 },
     ]);
+  });
+
+  it("signed requests: the text is the six lines of §10, the header carries its fields, and the signature verifies with node:crypto under the raw key", async () => {
+    expect(v.signedRequests.map((r) => r.signer)).toEqual(["cairn vector client", "cairn vector member 0"]);
+    for (const r of v.signedRequests) {
+      const vkey = v.keys.find((k) => k.label === r.signer)!.verifierKey;
+      const [name, id, material] = [vkey.slice(0, vkey.indexOf("+")), vkey.split("+").at(-2)!, Buffer.from(vkey.split("+").at(-1)!, "base64")];
+      expect(r.text).toBe(`cairn-request/v1\n${v.trust.origin}\n${name}+${id}\n${r.time}\n${r.method}\n${r.target}\n`);
+      const m = /^Cairn-Signed (\S+) (\d+) (\S+)$/.exec(r.authorization)!;
+      expect([m[1], Number(m[2])]).toEqual([`${name}+${id}`, r.time]);
+      const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: material.subarray(1).toString("base64url") }, format: "jwk" });
+      expect(nodeVerify(null, Buffer.from(r.text), publicKey, Buffer.from(m[3]!, "base64"))).toBe(true);
+    }
+    // The member's key is a cosigner key (0x04), the client's a note key (0x01): the key ids commit to it.
+    expect(v.signedRequests.map((r) => Buffer.from(v.keys.find((k) => k.label === r.signer)!.verifierKey.split("+").at(-1)!, "base64")[0])).toEqual([0x01, 0x04]);
   });
 
   it("the receipt verifies against the trust document and the document bytes", async () => {

@@ -21,6 +21,9 @@ import {
   verifyReceipt,
   blockHash,
   merkleRoot,
+  parseSignerKey,
+  requestSigner,
+  signRequest,
 } from "../../src/core/index.js";
 import { badInputCases } from "./bad-input.js";
 import { anchor, clientKeys, document, registerClient, sealFully, startCluster, submission, type Cluster, ORIGIN } from "./harness.js";
@@ -251,9 +254,13 @@ describe("read routes", () => {
     const a = await anchor(cluster, await submission(cluster, client, doc));
     cluster.clock.t += 1;
     const b = await anchor(cluster, await submission(cluster, client, doc));
-    const res = await (await cluster.request(`/v1/digests/${toHex(sha256(doc))}`)).json();
+    // As the client that anchored it (test/http/read-scopes.test.ts covers who else may look).
+    const signer = requestSigner(parseSignerKey(client.signerKey));
+    const lookup = async (target: string) =>
+      cluster.request(target, { headers: { Authorization: await signRequest({ origin: ORIGIN, method: "GET", target, time: cluster.clock.now() }, signer) } });
+    const res = await (await lookup(`/v1/digests/${toHex(sha256(doc))}`)).json();
     expect(res.anchors.map((x: any) => x.id)).toEqual([a.body.id, b.body.id]);
-    expect((await cluster.request(`/v1/digests/NOTHEX`)).status).toBe(400);
+    expect((await lookup(`/v1/digests/NOTHEX`)).status).toBe(400);
   });
 
   it("a prev line links to a known entry", async () => {
@@ -279,7 +286,7 @@ describe("read routes", () => {
       const proof = await (await cluster.request(`/v1/proofs/block?height=${b.height}&size=${cp.size}`)).json();
       verifyInclusion(blockHash(b.header), b.height, cp.size, proof.path.map((p: string) => fromBase64(p)), cp.root);
     }
-    const entries = await (await cluster.request(`/v1/blocks/${blocks[0].height}/entries?offset=0&limit=1`)).json();
+    const entries = await (await cluster.request(`/v1/blocks/${blocks[0].height}/entries?offset=0&limit=1`, { admin: true })).json();
     expect(entries.entries[0].id).toBe(toHex(leafHash(utf8(entries.entries[0].entry))));
     const hashes = blocks.map((b: any) => blockHash(b.header));
     for (let m = 1; m < cp.size; m++) {
@@ -302,7 +309,7 @@ describe("read routes", () => {
     expect(typeof consortium.members[0].head.size).toBe("number");
     expect(consortium.members[0].key).toMatch(/^m1\.test\+[0-9a-f]{8}\+/);
     expect((await (await cluster.request("/healthz")).json()).ok).toBe(true);
-    const metrics = await (await cluster.request("/metrics")).text();
+    const metrics = await (await cluster.request("/metrics", { admin: true })).text();
     expect(metrics).toContain("cairn_submissions_total");
     expect(metrics).toContain("cairn_seal_duration_seconds_bucket");
     const openapi = await (await cluster.request("/openapi.json")).json();

@@ -138,6 +138,7 @@ export function clusterConfig(dir: string, witnesses: readonly { name: string; u
     maxSealDelaySeconds: 60,
     timeWindowSeconds: 300,
     adminToken: ADMIN_TOKEN,
+    reads: DEFAULTS.reads,
     maxBodyBytes: DEFAULTS.maxBodyBytes,
     maxBatchItems: DEFAULTS.maxBatchItems,
     maxQueuedSubmissions: DEFAULTS.maxQueuedSubmissions,

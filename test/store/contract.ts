@@ -243,6 +243,22 @@ export function storeContract(name: string, open: () => Promise<PrimaryStore>, o
       expect(await s.anchorsOfDigest("e".repeat(64), 10)).toEqual([]);
     });
 
+    it("finds a digest's anchors by one client only, sealed and pending, past others' anchors of the same digest", async () => {
+      const s = await fresh();
+      const chain = new ChainBuilder();
+      const byBob = (p: ReturnType<typeof makePending>) => ({ ...p, client: "bob" });
+      const alice = [makePending("a-1", { digestOf: "shared" }), makePending("a-2", { digestOf: "shared" })];
+      const bob = [byBob(makePending("b-1", { digestOf: "shared" })), byBob(makePending("b-2", { digestOf: "shared" }))];
+      await s.insertPending([alice[0]!, bob[0]!]);
+      await s.appendBlock(chain.next([alice[0]!, bob[0]!]), { consumePending: true });
+      await s.insertPending([alice[1]!, bob[1]!]);
+      const seq = (await s.getPending(bob[1]!.id))!.seq;
+      expect(await s.anchorsOfDigest(bob[0]!.digest, 1, "bob")).toEqual([{ ...bob[0]!, height: 0, index: 1 }]);
+      expect(await s.anchorsOfDigest(bob[0]!.digest, 10, "bob")).toEqual([{ ...bob[0]!, height: 0, index: 1 }, { ...bob[1]!, seq }]);
+      expect((await s.anchorsOfDigest(bob[0]!.digest, 10)).map((a) => a.id)).toEqual([alice[0]!.id, bob[0]!.id, alice[1]!.id, bob[1]!.id]);
+      expect(await s.anchorsOfDigest(bob[0]!.digest, 10, "carol")).toEqual([]);
+    });
+
     it("stores the checkpoint given with a block", async () => {
       const s = await fresh();
       const chain = new ChainBuilder();

@@ -30,7 +30,8 @@ beforeAll(async () => {
 afterAll(() => w?.close());
 
 async function json(path: string, worker: string): Promise<any> {
-  const res = await w.request(path, { worker });
+  // As the admin: a block's entries are not public (src/service/read-scopes.ts).
+  const res = await w.request(path, { worker, admin: true });
   expect(res.status, `${path}: ${res.status}`).toBe(200);
   return res.json();
 }

@@ -116,6 +116,22 @@ describe("parseConfig for the Worker and for Node", () => {
     refused(withMembers(member(1, { pqKey: pq(2) })), D1, "CAIRN_MEMBERS[0].pqKey", "expected");
   });
 
+  it("keeps digest lookup and /metrics closed by default, on Node and in the Worker; opens each only when told to", () => {
+    const node = { ...settings(MEMBERS), CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:/tmp/p.db" };
+    for (const [s, options] of [[settings(MEMBERS), D1], [node, {}]] as const) {
+      expect(parseConfig(s, options).reads).toEqual({ openDigestLookup: false, openMetrics: false });
+      expect(parseConfig({ ...s, CAIRN_OPEN_DIGEST_LOOKUP: "1", CAIRN_OPEN_METRICS: "1", CAIRN_METRICS_TOKEN: "metrics-token-0123456789" }, options).reads).toEqual({
+        openDigestLookup: true,
+        openMetrics: true,
+        metricsToken: "metrics-token-0123456789",
+      });
+      expect(parseConfig({ ...s, CAIRN_OPEN_DIGEST_LOOKUP: "0" }, options).reads.openDigestLookup).toBe(false);
+      refused({ ...s, CAIRN_OPEN_DIGEST_LOOKUP: "yes" }, options, "CAIRN_OPEN_DIGEST_LOOKUP", "must be 1 or 0");
+      refused({ ...s, CAIRN_OPEN_METRICS: "true" }, options, "CAIRN_OPEN_METRICS", "must be 1 or 0");
+      refused({ ...s, CAIRN_METRICS_TOKEN: "short" }, options, "CAIRN_METRICS_TOKEN", "at least 16");
+    }
+  });
+
   it("refuses a witness that is not an http(s) URL", () => {
     refused(withMembers(member(1, { witness: "witness.m1.example" })), D1, "CAIRN_MEMBERS[0].witness", "is not a URL");
     refused(withMembers(member(1), member(2, { witness: "ftp://witness.m2.example" })), D1, "CAIRN_MEMBERS[1].witness", "http:// or https://");
@@ -136,6 +152,7 @@ describe("a wrong setting in workerd", () => {
     ["file-url", { CAIRN_PRIMARY_D1: undefined, CAIRN_PRIMARY_URL: "file:primary.db" }, "CAIRN_PRIMARY_URL: a Worker has no files"],
     ["interval", { CAIRN_SEAL_INTERVAL: "soon" }, "CAIRN_SEAL_INTERVAL: must be seconds"],
     ["members-json", { CAIRN_MEMBERS: "[{" }, "CAIRN_MEMBERS: must be a JSON array"],
+    ["open-lookup", { CAIRN_OPEN_DIGEST_LOOKUP: "on" }, "CAIRN_OPEN_DIGEST_LOOKUP: must be 1 or 0"],
   ];
   let w: Workerd;
   let running: MemberSpec[];

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openClientRecord } from "../../src/core/client-record.js";
-import { parseCheckpoint, parseNote, sha256, toHex, verifyReceipt, type Trust } from "../../src/core/index.js";
+import { parseCheckpoint, parseNote, parseSignerKey, requestSigner, sha256, signRequest, toHex, verifyReceipt, type Trust } from "../../src/core/index.js";
 import { openLibsqlStore } from "../../src/store/libsql.js";
 import { badInputCases } from "../service/bad-input.js";
 import {
@@ -20,6 +20,7 @@ import {
   makeWitnesses,
   memberKey,
   memberName,
+  memberSignerKey,
   now,
   operatorVerifierKey,
   ORIGIN,
@@ -44,8 +45,8 @@ beforeAll(async () => {
 });
 afterAll(() => w?.close());
 
-async function json(path: string): Promise<any> {
-  const res = await w.request(path);
+async function json(path: string, init: { admin?: boolean } = {}): Promise<any> {
+  const res = await w.request(path, init);
   expect(res.status, `${path}: ${res.status}`).toBe(200);
   return res.json();
 }
@@ -78,7 +79,7 @@ describe("the Worker in workerd, with its members' witnesses", () => {
     expect(parseCheckpoint(parseNote(await res.text()).text).size).toBe(1);
 
     // The registration is a chain record signed by the operator, before any submission of the client.
-    const { entries } = await json("/v1/blocks/0/entries");
+    const { entries } = await json("/v1/blocks/0/entries", { admin: true });
     expect(entries).toHaveLength(1);
     expect(await openClientRecord(entries[0].entry, [operatorVerifierKey()])).toMatchObject({ action: "register", key: client.verifierKey, name: "app.test" });
 
@@ -123,7 +124,7 @@ describe("the Worker in workerd, with its members' witnesses", () => {
     const outcomes = await Promise.all(Array.from({ length: 4 }, () => w.scheduled()));
     expect(outcomes.every((o) => o.outcome === "ok")).toBe(true);
     expect(await head()).toBe(before + 1);
-    const { entries } = await json(`/v1/blocks/${before}/entries`);
+    const { entries } = await json(`/v1/blocks/${before}/entries`, { admin: true });
     expect(entries.map((e: any) => e.id).sort()).toEqual([...ids].sort());
   });
 
@@ -134,7 +135,7 @@ describe("the Worker in workerd, with its members' witnesses", () => {
     const before = await head();
     await w.scheduled();
     expect(await head()).toBe(before + 1);
-    const { entries } = await json(`/v1/blocks/${before}/entries?limit=1000`);
+    const { entries } = await json(`/v1/blocks/${before}/entries?limit=1000`, { admin: true });
     expect(new Set(entries.map((e: any) => e.id))).toEqual(new Set(answered.map((a) => a.body.id)));
   });
 
@@ -152,6 +153,36 @@ describe("the Worker in workerd, with its members' witnesses", () => {
     // The witnesses verified all 300 signatures before cosigning.
     const size = await head();
     for (const witness of witnesses) expect(await witness.status()).toMatchObject({ replica: { size }, latest: { size } });
+  });
+});
+
+describe("scoped reads, enforced by the Worker as on Node (test/http/read-scopes.test.ts has the whole table)", () => {
+  const signed = async (path: string, key: string) =>
+    w.request(path, { headers: { Authorization: await signRequest({ origin: ORIGIN, method: "GET", target: path, time: now() }, requestSigner(parseSignerKey(key))) } });
+
+  it("a block's entries: 401 with no credential, 403 for a client, 200 for a member signing with its cosigner key", async () => {
+    const path = "/v1/blocks/0/entries?offset=0&limit=10";
+    const none = await w.request(path);
+    expect(none.status).toBe(401);
+    expect((await none.json()).error).toMatchObject({ code: "UNAUTHORIZED", message: expect.stringContaining("cosigner key") });
+    const byClient = await signed(path, client.signerKey);
+    expect(byClient.status).toBe(403);
+    expect((await byClient.json()).error.code).toBe("FORBIDDEN");
+    const byMember = await signed(path, memberSignerKey(2));
+    expect(byMember.status).toBe(200);
+    expect((await byMember.json()).entries).toHaveLength(1);
+  });
+
+  it("a digest lookup: 401 with no credential, the client's own anchors with its signature; /metrics wants a token", async () => {
+    const doc = document("worker lookup");
+    const { body } = await anchor(w, await submission(client, doc));
+    const path = `/v1/digests/${toHex(sha256(doc))}`;
+    expect((await w.request(path)).status).toBe(401);
+    expect((await (await signed(path, client.signerKey)).json()).anchors.map((a: any) => a.id)).toEqual([body.id]);
+    expect((await w.request("/metrics")).status).toBe(401);
+    // Anyone sees each witness's status, not its words.
+    const { members } = await json("/v1/consortium");
+    expect(members.every((m: any) => m.answer === null || !("message" in m.answer))).toBe(true);
   });
 });
 
@@ -187,11 +218,12 @@ describe("a member's witness down during a seal", () => {
     const verified = await verifyReceipt(await res.json(), localTrust, { document: doc });
     expect([...verified.cosigners].sort()).toEqual(["m1.test", "m2.test"]);
 
-    const m3Shown = (await json("/v1/consortium")).members.find((m: any) => m.name === "m3.test");
+    // The witness's message is for members and the admin; anyone sees its status.
+    const m3Shown = (await json("/v1/consortium", { admin: true })).members.find((m: any) => m.name === "m3.test");
     expect(m3Shown).toMatchObject({ key: m3.key, witness: m3.url, answer: { status: "unreachable" } });
     expect(m3Shown.answer.message.length).toBeGreaterThan(0);
     expect(await answers()).toEqual({ "m1.test": "cosigned", "m2.test": "cosigned", "m3.test": "unreachable" });
-    const metrics = await (await w.request("/metrics")).text();
+    const metrics = await (await w.request("/metrics", { admin: true })).text();
     expect(metrics).toMatch(/cairn_witness_answers_total\{member="m3\.test",status="unreachable"\} [1-9]/);
   });
 

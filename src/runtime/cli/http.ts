@@ -35,10 +35,18 @@ const HINTS: Record<string, string> = {
   STALE_TIME: "the submission time is more than 5 minutes from the server's clock: check this machine's clock",
   WRONG_ORIGIN: "the server serves another log than the one this submission names",
   UNKNOWN_PREV: "--prev must be the entry id of an anchor this server knows",
+  UNAUTHORIZED: "the server did not accept this request's credential: check the client key (--key, CAIRN_CLIENT_KEY), that the operator registered it, and this machine's clock",
 };
 
+/** Makes a request's Authorization from its method and target (a signed request, FORMATS.md §10). */
+export type Authorize = (method: string, target: string) => Promise<string>;
+
 export class ServerClient {
-  constructor(readonly url: string) {}
+  /** With `authorize`, every request carries its Authorization (the client's signed request). */
+  constructor(
+    readonly url: string,
+    private readonly authorize?: Authorize,
+  ) {}
 
   async get(path: string, expect: readonly number[] = [200]): Promise<Answer> {
     return this.request("GET", path, undefined, expect);
@@ -64,11 +72,14 @@ export class ServerClient {
 
   private async once(method: string, path: string, body: unknown): Promise<Answer> {
     const target = `${this.url}${path}`;
+    const headers: Record<string, string> = body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" };
+    // Signed per attempt: a retry after pushback gets a fresh time.
+    if (this.authorize !== undefined) headers.Authorization = await this.authorize(method, path);
     let res: Response;
     try {
       res = await fetch(target, {
         method,
-        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
