@@ -36,7 +36,7 @@ export function createServices(ctx: Context, options: { fault?: FaultHook } = {}
     submitter: new Submitter(ctx, clients, chain),
     sealer: new Sealer(ctx, chain, keys, options.fault),
     reads: new Reads(ctx, chain, clients),
-    auth: new RequestAuth(ctx, clients),
+    auth: new RequestAuth(ctx, clients, keys),
   };
 }
 

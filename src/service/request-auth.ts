@@ -2,7 +2,8 @@
  * Who is asking (the Reader of ./read-scopes.ts), from a request's
  * Authorization: nothing (anyone), the admin's bearer token, or a signed
  * request (core/signed-request.ts, FORMATS.md §10) by a member's cosigner
- * key as CAIRN_MEMBERS names it or by a client's registered, active key.
+ * key — the one CAIRN_MEMBERS names, or one the chain's key records gave it
+ * (./keys.ts) — or by a client's registered, active key.
  * A credential that is present but does not hold is refused, never taken
  * for no credential: a caller that meant to be someone learns why not.
  *
@@ -16,6 +17,7 @@ import { parseVerifierKey, type VerifierKey } from "../core/keys.js";
 import { checkRequestTime, isSignedRequest, parseAuthorization, SIGNED_REQUEST_SCHEME, verifyRequest, type RequestAuthorization } from "../core/signed-request.js";
 import type { ClientRegistry } from "./clients.js";
 import type { Context } from "./context.js";
+import type { ChainKeys } from "./keys.js";
 import { ANYONE, WANTS, type Reader, type ScopedRead } from "./read-scopes.js";
 
 export interface ReadRequest {
@@ -28,16 +30,26 @@ export interface ReadRequest {
 const ADMIN: Reader = { kind: "admin" };
 
 export class RequestAuth {
-  /** Members' cosigner keys (type 0x04), parsed once. */
-  private readonly members: ReadonlyMap<string, VerifierKey>;
   private readonly adminToken: Uint8Array;
 
   constructor(
     private readonly ctx: Context,
     private readonly clients: ClientRegistry,
+    private readonly keys: ChainKeys,
   ) {
-    this.members = new Map(ctx.members.map((m) => [m.name, parseVerifierKey(m.verifierKey)]));
     this.adminToken = utf8(ctx.config.adminToken);
+  }
+
+  /**
+   * Every cosigner key a member has held (type 0x04): a member's witness
+   * still reads the block that moves it to a new key with its old one, and
+   * signs with whichever key its own configuration holds.
+   */
+  private async memberKeys(name: string): Promise<VerifierKey[]> {
+    const member = this.ctx.members.find((m) => m.name === name);
+    if (member === undefined) return [];
+    const scheduled = (await this.keys.schedule()).memberKeys(name)?.map((k) => k.key) ?? [];
+    return [...new Set([member.verifierKey, ...scheduled])].map((k) => parseVerifierKey(k));
   }
 
   /** The reader of a scoped read `what`; throws UNAUTHORIZED, naming what `what` wants, for a credential that does not hold. */
@@ -63,15 +75,16 @@ export class RequestAuth {
     const now = this.ctx.clock.now();
     checkRequestTime(auth, now);
     const facts = { origin: this.ctx.config.origin, method: request.method, target: request.target };
-    const member = this.members.get(auth.name);
+    const memberKeys = await this.memberKeys(auth.name);
     // A client may share a member's name; the key id (which commits to the key's type) says which one signed.
-    if (member !== undefined && member.keyId === auth.keyId) {
+    const member = memberKeys.find((k) => k.keyId === auth.keyId);
+    if (member !== undefined) {
       await verifyRequest(auth, facts, member, { now });
       return { kind: "member", name: auth.name };
     }
     const client = await this.clients.lookup(auth.name);
     if (client === undefined) {
-      if (member !== undefined) await verifyRequest(auth, facts, member, { now }); // says which key was expected
+      if (memberKeys.length > 0) await verifyRequest(auth, facts, memberKeys.at(-1)!, { now }); // says which key was expected
       throw new CairnError("UNKNOWN_CLIENT", `no client or member named ${auth.name} signs requests for ${this.ctx.config.origin}`);
     }
     if (client.record.status !== "active") throw new CairnError("CLIENT_REVOKED", `the client ${auth.name} is revoked`);

@@ -6,7 +6,7 @@
  * no cosignature (the forged record is held as evidence); a member whose
  * witness lacks its next key says so and picks it up without a restart.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -137,6 +137,15 @@ describe("rotating a member's key", () => {
     writeFileSync(join(w.dir, "cosigner-next.key"), nextKey + "\n", { mode: 0o600 });
     await sealFully(c);
     expect((await answerOf(c, w.name)).status).toBe("cosigned");
+
+    // Later the member keeps only the new key: its reads, signed with it, still open the blocks it must verify.
+    await w.stop();
+    writeFileSync(join(w.dir, "cosigner.key"), nextKey + "\n", { mode: 0o600 });
+    rmSync(join(w.dir, "cosigner-next.key"));
+    await w.start();
+    expect((await anchorAndSeal(c, client, "new key only")).final).toBe(true);
+    expect((await answerOf(c, w.name)).status).toBe("cosigned");
+    expect((await w.running!.witness.status()).latest?.size).toBe((await c.primary.head()).size);
   });
 });
 
