@@ -22,7 +22,7 @@
  * Why one raw Ed25519 key may sign these and its other messages: every text
  * signed here begins with the line `cairn-request/v1`, which begins no other
  * message Cairn's keys sign — submissions (`cairn/submission/v1`), client
- * records, promises, checkpoints (an origin, then a decimal size) and
+ * and key records (`cairn/client/v1`, `cairn/key/v1`), promises, checkpoints (an origin, then a decimal size) and
  * cosignatures (`cosignature/v1`) — so no request signature is a valid
  * signature of any of them, nor the reverse.
  */
