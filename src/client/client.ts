@@ -12,9 +12,10 @@
 import { fromHex, toHex } from "../core/bytes.js";
 import { CairnError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
-import { formatSignerKey, formatVerifierKey, KEY_TYPE_ED25519, noteSigner, parseSignerKey, type NoteSigner } from "../core/keys.js";
+import { formatSignerKey, formatVerifierKey, KEY_TYPE_ED25519, noteSigner, parseSignerKey, type NoteSigner, type SignerKey } from "../core/keys.js";
 import { saltedDigest, SALT_SIZE, withSalt, type ReceiptJson } from "../core/receipt.js";
 import { entryId, signSubmission } from "../core/submission.js";
+import { requestSigner, signRequest } from "../core/signed-request.js";
 import { parseTrust, type Trust } from "../core/trust.js";
 import { verifyReceipt, type ReceiptVerification } from "../core/verify-receipt.js";
 import { ApiError, errorOf, Http, sleep, type HttpOptions } from "./http.js";
@@ -22,8 +23,8 @@ import { ApiError, errorOf, Http, sleep, type HttpOptions } from "./http.js";
 export interface ClientOptions extends HttpOptions {
   /** The server's URL, e.g. https://anchor.example.org. */
   readonly server: string;
-  /** The client's signer key, `PRIVATE+KEY+<name>+…` (type 0x01): needed to submit. */
-  readonly key?: string;
+  /** The client's signer key, `PRIVATE+KEY+<name>+…` (type 0x01), or parsed: needed to submit and to look up. */
+  readonly key?: string | SignerKey;
   /** The log's origin; read once from the server's /v1/trust when not given. */
   readonly origin?: string;
 }
@@ -47,6 +48,14 @@ export interface PrepareOptions {
   readonly prev?: string;
   /** Signing time, unix seconds (default: now). */
   readonly time?: number;
+}
+
+/** An anchor of a digest, as a lookup lists it. */
+export interface FoundAnchor {
+  readonly id: string;
+  readonly status: "pending" | "sealed";
+  readonly receivedAt: number;
+  readonly block?: { readonly height: number; readonly index: number };
 }
 
 export interface Ack {
@@ -75,15 +84,18 @@ export const MAX_BATCH = 1000;
 
 export class CairnClient {
   readonly http: Http;
+  private readonly options: ClientOptions;
+  private signedHttp: Http | undefined;
   private readonly signer: NoteSigner | undefined;
   private readonly clientVerifierKey: string | undefined;
   private origin: string | undefined;
 
   constructor(options: ClientOptions) {
     this.http = new Http(options.server, options);
+    this.options = options;
     this.origin = options.origin;
     if (options.key !== undefined) {
-      const k = parseSignerKey(options.key);
+      const k = typeof options.key === "string" ? parseSignerKey(options.key) : options.key;
       this.signer = noteSigner(k);
       this.clientVerifierKey = formatVerifierKey(k.name, KEY_TYPE_ED25519, k.publicKey);
     }
@@ -190,6 +202,27 @@ export class CairnClient {
       if (left <= 0) throw new ReceiptPendingError(id, Date.now() - started);
       await sleep(Math.min(answer.retryAfterMs ?? 1000, left), options.signal);
     }
+  }
+
+  /**
+   * This client's own anchors of a document (or digest): the lookup is a
+   * request signed with the client's key (FORMATS.md §10), and the server
+   * lists only the anchors this key signed. A salted anchor is found by its
+   * commitment, not by the document.
+   */
+  async lookup(what: Anchorable): Promise<FoundAnchor[]> {
+    const digest = what instanceof Uint8Array ? sha256(what) : typeof what.digest === "string" ? fromHex(what.digest, 32) : what.digest;
+    const { body } = await (await this.authorized()).get(`/v1/digests/${toHex(digest)}`);
+    return ((body as { anchors?: FoundAnchor[] }).anchors ?? []) as FoundAnchor[];
+  }
+
+  private async authorized(): Promise<Http> {
+    if (this.signedHttp !== undefined) return this.signedHttp;
+    if (this.options.key === undefined) throw new CairnError("BAD_KEY", "this client has no key: give `key` (a signer key) to look its anchors up");
+    const origin = await this.logOrigin();
+    const signer = requestSigner(typeof this.options.key === "string" ? parseSignerKey(this.options.key) : this.options.key);
+    this.signedHttp = new Http(this.options.server, { ...this.options, authorize: (method, target) => signRequest({ origin, method, target, time: Math.floor(Date.now() / 1000) }, signer) });
+    return this.signedHttp;
   }
 
   /**

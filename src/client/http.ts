@@ -15,9 +15,17 @@ export interface HttpOptions {
   readonly timeoutMs?: number;
   /** How many times pushback is waited out before it is an error (default 10). */
   readonly pushbackRetries?: number;
-  /** Extra headers on every request (a credential, say). */
+  /** Extra headers on every request. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Makes each request's Authorization from its method and target: a signed
+   * request (FORMATS.md §10), signed again for every attempt so a retry after
+   * pushback carries a fresh time.
+   */
+  readonly authorize?: Authorize;
 }
+
+export type Authorize = (method: string, target: string) => Promise<string>;
 
 export interface Answer {
   readonly status: number;
@@ -67,8 +75,10 @@ export class Http {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly headers: Readonly<Record<string, string>>;
+  private readonly authorize: Authorize | undefined;
 
   constructor(url: string, options: HttpOptions = {}) {
+    this.authorize = options.authorize;
     this.url = url.replace(/\/+$/, "");
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.timeoutMs = options.timeoutMs ?? 60_000;
@@ -117,6 +127,7 @@ export class Http {
     const target = `${this.url}${path}`;
     const headers: Record<string, string> = { Accept: "application/json", ...this.headers, ...extra };
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (this.authorize !== undefined && headers.Authorization === undefined) headers.Authorization = await this.authorize(method, path);
     let res: Response;
     let text: string;
     try {

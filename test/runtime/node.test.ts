@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { noteSigner, sha256, signSubmission, utf8, verifyReceipt } from "../../src/core/index.js";
+import { CairnClient } from "../../src/client/index.js";
+import { utf8 } from "../../src/core/index.js";
 import { startNode, type RunningNode } from "../../src/runtime/node.js";
 import { silentLogger } from "../../src/service/log.js";
 
@@ -23,20 +24,15 @@ afterAll(() => node.close());
 
 describe("Node runtime with the seal thread", () => {
   it("seals a submission on the thread's timer; the receipt verifies", async () => {
-    const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
-    const trust = await (await fetch(`${node.url}/v1/trust`)).json();
+    // As an app would: the client library, the dev client's key, trust read once and kept.
+    const client = new CairnClient({ server: node.url, key: readFileSync(join(dir, "client.key"), "utf8").trim() });
+    const trust = await client.serverTrust();
     const doc = utf8("sealed by the thread\n");
-    const submission = await signSubmission({ origin: trust.origin, digest: sha256(doc), time: Math.floor(Date.now() / 1000) }, signer);
-    const res = await fetch(`${node.url}/v1/anchors`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ submission }) });
-    expect(res.status).toBe(202);
-    const { id } = await res.json();
-    let receipt: Response;
-    const deadline = Date.now() + 45_000; // far above need; only to fail before the test timeout
-    while ((receipt = await fetch(`${node.url}/v1/anchors/${id}/receipt`)).status !== 200) {
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await verifyReceipt(await receipt.json(), trust, { document: doc });
+    const { prepared, ack } = await client.anchor(doc);
+    expect(ack.status).toBe("pending");
+    // The wait is far above need; it only fails before the test timeout.
+    const receipt = await client.waitForReceipt(prepared, { timeoutMs: 45_000 });
+    await client.verify(receipt, trust, doc);
   });
 
   it("shows the thread's seal metrics once, and 'seal now' goes to the thread", async () => {

@@ -8,12 +8,12 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { randomBytes } from "node:crypto";
-import { fromHex, toHex } from "../../core/bytes.js";
-import { saltedDigest, SALT_SIZE, withSalt } from "../../core/receipt.js";
+import { CairnClient } from "../../client/client.js";
+import { fromHex } from "../../core/bytes.js";
+import { withSalt } from "../../core/receipt.js";
 import { isCairnError } from "../../core/errors.js";
-import { formatVerifierKey, KEY_TYPE_ED25519, noteSigner } from "../../core/keys.js";
-import { entryId, signSubmission } from "../../core/submission.js";
+import { formatVerifierKey, KEY_TYPE_ED25519 } from "../../core/keys.js";
+import { entryId } from "../../core/submission.js";
 import type { Trust } from "../../core/trust.js";
 import { ReceiptVerifier } from "../../core/verify-receipt.js";
 import { isSplitView } from "../../core/split-view.js";
@@ -123,20 +123,19 @@ export async function anchor(args: string[], io: Io): Promise<number> {
   const many = items.length > PROGRESS_ABOVE;
 
   await hashAll(io, items, many);
-  if (salted) {
-    // The commitment is what the server sees; the salt and the document's digest stay here.
-    for (const item of items) {
-      item.salt = new Uint8Array(randomBytes(SALT_SIZE));
-      item.documentDigest = item.digest;
-      item.digest = toHex(saltedDigest(item.salt, fromHex(item.digest, 32)));
-    }
-  }
 
   // One time for the whole run: the server accepts ±300 s, and a retried run re-signs anyway.
   const time = Math.floor(Date.now() / 1000);
-  const signer = noteSigner(key);
+  const client = new CairnClient({ server: server.url, key, origin: serverTrust.origin });
   await mapLimit(items, 16, async (item) => {
-    item.entry = await signSubmission({ origin: serverTrust.origin, digest: fromHex(item.digest, 32), time, ...(prev ? { prev: fromHex(prev, 32) } : {}) }, signer);
+    const prepared = await client.prepare({ digest: item.digest }, { salted, time, ...(prev ? { prev } : {}) });
+    item.entry = prepared.entry;
+    if (prepared.salt !== undefined) {
+      // The commitment is what the server sees; the salt and the document's digest stay here.
+      item.salt = prepared.salt;
+      item.documentDigest = prepared.documentDigest;
+      item.digest = prepared.digest;
+    }
   });
 
   await submitAll(io, server, items, many);
@@ -220,7 +219,8 @@ async function submitAll(io: Io, server: ServerClient, items: Item[], many: bool
   if (items.length === 1) {
     // A refused single submission (unknown key, stale time…) is an HttpError that says why.
     const item = items[0]!;
-    const { body } = await server.post("/v1/anchors", { submission: item.entry }, [200, 202]);
+    // Sent again, unchanged, if the reply is lost: the server knows the entry by its id.
+    const { body } = await server.request("POST", "/v1/anchors", { submission: item.entry }, [200, 202], { idempotent: true });
     accept(item, body);
     report(item);
     return;
@@ -229,7 +229,7 @@ async function submitAll(io: Io, server: ServerClient, items: Item[], many: bool
   const chunks: Item[][] = [];
   for (let i = 0; i < items.length; i += BATCH_SIZE) chunks.push(items.slice(i, i + BATCH_SIZE));
   await mapLimit(chunks, BATCH_CONCURRENCY, async (chunk) => {
-    const { body } = await server.post("/v1/anchors/batch", { submissions: chunk.map((i) => i.entry) });
+    const { body } = await server.request("POST", "/v1/anchors/batch", { submissions: chunk.map((i) => i.entry) }, [200], { idempotent: true });
     const results = (body as { results?: unknown }).results;
     if (!Array.isArray(results) || results.length !== chunk.length) {
       throw new CliError(`${server.url}/v1/anchors/batch answered ${Array.isArray(results) ? results.length : "no"} results for ${chunk.length} submissions`);
