@@ -89,6 +89,7 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "OVERLOADED"
+  | "RATE_LIMITED"
   | "UNAVAILABLE"
   | "BAD_CONFIG";
 

@@ -7,6 +7,7 @@
  */
 import type { Context as HonoContext } from "hono";
 import type { Services } from "../service/index.js";
+import { ADMIN_ATTEMPTS, AttemptLimiter } from "./attempt-limiter.js";
 import { limitBody } from "./body-limit.js";
 import { routes, type RequestServices } from "./env.js";
 import { errorResponse, toResponse } from "./errors.js";
@@ -28,6 +29,11 @@ export interface AppOptions {
    * other service stay built once per isolate.
    */
   readonly forRequest?: (c: HonoContext) => RequestServices;
+  /**
+   * Who is on the other end, for limits on guessing (the peer's address on
+   * Node, CF-Connecting-IP on the Worker); one shared source when unknown.
+   */
+  readonly sourceOf?: (c: HonoContext) => string | undefined;
 }
 
 export function createApp(services: Services, options: AppOptions = {}) {
@@ -55,7 +61,8 @@ export function createApp(services: Services, options: AppOptions = {}) {
       return errorResponse(c, "TOO_LARGE", `request body exceeds ${config.maxBodyBytes} bytes`);
     }),
   );
-  app.use("/v1/admin/*", adminOnly(config.adminToken));
+  const adminAttempts = new AttemptLimiter(ADMIN_ATTEMPTS, () => ctx.clock.now());
+  app.use("/v1/admin/*", adminOnly(config.adminToken, adminAttempts, (c) => options.sourceOf?.(c) ?? "an unknown address"));
 
   app.route("/", anchorRoutes(config));
   app.route("/", chainRoutes());

@@ -20,6 +20,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   TOO_LARGE: 413,
   TOO_MANY_ITEMS: 413,
   OVERLOADED: 503,
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
 };
 
@@ -37,8 +38,9 @@ export function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
 
-export function errorResponse(c: Context, code: string, message: string, status = statusOf(code)): Response {
-  if (status === 503 || status === 429) c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+/** The error body with its status; pushback (503, 429) says when to retry: `retryAfter` seconds, by default RETRY_AFTER_SECONDS. */
+export function errorResponse(c: Context, code: string, message: string, status = statusOf(code), retryAfter = RETRY_AFTER_SECONDS): Response {
+  if (status === 503 || status === 429) c.header("Retry-After", String(retryAfter));
   return c.json(errorBody(code, message), status);
 }
 

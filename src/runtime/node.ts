@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { createApp } from "../http/app.js";
 import { systemClock, type Clock } from "../service/clock.js";
 import { createContext, createServices, type DatabaseConfig, type Services } from "../service/index.js";
@@ -140,7 +141,7 @@ async function startOperator(
     ? undefined
     : await SealThread.start({ settings, timer: options.sealTimer !== false, ...(options.durability ? { durability: options.durability } : {}) }, services, log);
   const sealer: SealRunner = sealThread ?? services.sealer;
-  const app = createApp(services, { forRequest: () => ({ submitter: services.submitter, sealer }) });
+  const app = createApp(services, { forRequest: () => ({ submitter: services.submitter, sealer }), sourceOf: (c) => getConnInfo(c).remote.address });
   const server: ServerType = await new Promise((ready) => {
     const s = serve({ fetch: app.fetch, port, hostname: host }, () => ready(s));
   });

@@ -95,7 +95,12 @@ function build(env: Env): Instance {
         // The sealer logs its own failures; the next check or the cron retries.
       }),
     );
-  const app = createApp(shared, { forRequest: () => requestServices(shared), afterRequest: (c) => trigger(c.executionCtx) });
+  const app = createApp(shared, {
+    forRequest: () => requestServices(shared),
+    afterRequest: (c) => trigger(c.executionCtx),
+    // Set by Cloudflare's edge for every request it forwards.
+    sourceOf: (c) => c.req.header("CF-Connecting-IP"),
+  });
   return { seal, fetch: (request, env, ctx) => app.fetch(request, env, ctx) };
 }
 

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import {
   formatSignerKey,
   formatVerifierKey,
@@ -179,7 +180,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal" });
   const ctx = createContext({ config, primary, clock, log: options.log ?? silentLogger });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
-  const app = createApp(services, { onInternalError: () => {} });
+  const app = createApp(services, { onInternalError: () => {}, sourceOf: (c) => getConnInfo(c).remote.address });
   const server: ServerType = await new Promise((ready) => {
     const s = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () => ready(s));
   });

@@ -3,21 +3,34 @@
  * (compared in constant time): client keys, seal now, key rotations.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { constantTimeEqual, utf8 } from "../../core/bytes.js";
 import { adminErrors, adminSecurity as security, errors, json, routes, type AppEnv } from "../env.js";
+import type { AttemptLimiter } from "../attempt-limiter.js";
 import { errorResponse } from "../errors.js";
 import * as S from "../schemas.js";
 
-/** Refuses a request without the admin token: 401 when it is missing, 403 when it is wrong. */
-export function adminOnly(adminToken: string): MiddlewareHandler<AppEnv> {
+/**
+ * Refuses a request without the admin token: 401 when it is missing, 403
+ * when it is wrong, and 429 + Retry-After, before any comparison, for a
+ * source that has spent its budget of wrong tokens (./attempt-limiter.ts).
+ */
+export function adminOnly(adminToken: string, limiter: AttemptLimiter, sourceOf: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
   const token = utf8(adminToken);
   return async (c, next) => {
+    const source = sourceOf(c);
+    const wait = limiter.retryAfter(source);
+    if (wait > 0) {
+      return errorResponse(c, "RATE_LIMITED", `too many wrong admin tokens from ${source}; try again in ${wait} s`, 429, wait);
+    }
     const header = c.req.header("Authorization");
     if (header === undefined || !header.startsWith("Bearer ")) {
       return errorResponse(c, "UNAUTHORIZED", "admin routes need Authorization: Bearer <CAIRN_ADMIN_TOKEN>");
     }
-    if (!constantTimeEqual(utf8(header.slice(7)), token)) return errorResponse(c, "FORBIDDEN", "the admin token is wrong");
+    if (!constantTimeEqual(utf8(header.slice(7)), token)) {
+      limiter.failed(source);
+      return errorResponse(c, "FORBIDDEN", "the admin token is wrong");
+    }
     await next();
   };
 }
