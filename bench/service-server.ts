@@ -13,7 +13,7 @@ import { startNode } from "../src/runtime/node.js";
 import { silentLogger } from "../src/service/log.js";
 
 const dataDir = process.argv[2]!;
-const node = await startNode({ env: { CAIRN_DATA_DIR: dataDir, CAIRN_SEAL_INTERVAL: process.env.CAIRN_SEAL_INTERVAL }, port: 0, log: silentLogger, ...(process.env.BENCH_DURABILITY === "normal" ? { durability: "normal" as const } : {}) });
+const node = await startNode({ env: { CAIRN_DATA_DIR: dataDir, CAIRN_SEAL_INTERVAL: process.env.CAIRN_SEAL_INTERVAL, CAIRN_CLIENT_RATE: "0" }, port: 0, log: silentLogger, ...(process.env.BENCH_DURABILITY === "normal" ? { durability: "normal" as const } : {}) });
 
 const bare = new Hono();
 bare.post("/bare", async (c) => c.json({ got: ((await c.req.json()) as { submission: string }).submission.length }, 202));

@@ -195,7 +195,8 @@ async function pendingRows(signer: NoteSigner, origin: string, n: number, tag: s
 async function seals(ctx: SuiteContext) {
   ctx.section("Seal, cosigned by three member witness processes (embedded libSQL files)");
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-seal-"));
-  const node = await startNode({ env: { CAIRN_DATA_DIR: dir }, port: 0, sealTimer: false, log: silentLogger });
+  // One client at full speed: its share would be the limit measured (CAIRN_CLIENT_RATE).
+  const node = await startNode({ env: { CAIRN_DATA_DIR: dir, CAIRN_CLIENT_RATE: "0" }, port: 0, sealTimer: false, log: silentLogger });
   try {
     const signer = noteSigner(readFileSync(join(dir, "client.key"), "utf8").trim());
     const { primary, config } = node.services.ctx;

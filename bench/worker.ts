@@ -69,7 +69,7 @@ async function coldStart(ctx: SuiteContext): Promise<void> {
   let bundleLine = "";
   for (let i = 0; i < runs; i++) {
     const witnesses = await makeWitnesses(3);
-    const w = await startWorkerd([{ name: "cairn", bindings: settings(witnesses) }], { witnesses });
+    const w = await startWorkerd([{ name: "cairn", bindings: settings(witnesses, { CAIRN_CLIENT_RATE: "0" }) }], { witnesses });
     try {
       bundleLine = `bundle: ${kib(w.bundle.bytes)}, ${kib(w.bundle.gzipBytes)} gzipped (budget 1024 KiB)`;
       starts.push(w.startMs);
@@ -126,7 +126,7 @@ async function worker(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts
   ctx.section(`Through the Worker (local workerd, D1 primary + 3 member witnesses in this process, seal interval 1 s, blocks ≤ 2,000 entries, ${CONNECTIONS} connections)`);
   // As wrangler.toml deploys it: blocks of at most 2,000 entries (one D1 batch each).
   const witnesses = await makeWitnesses(3);
-  const w: Workerd = await startWorkerd([{ name: "cairn", bindings: settings(witnesses, { CAIRN_BATCH_LIMIT: "2000" }) }], { witnesses });
+  const w: Workerd = await startWorkerd([{ name: "cairn", bindings: settings(witnesses, { CAIRN_BATCH_LIMIT: "2000", CAIRN_CLIENT_RATE: "0" }) }], { witnesses });
   try {
     const client = await registerClient(w);
     await w.scheduled();

@@ -97,13 +97,16 @@ export class CairnError extends Error {
   override readonly name = "CairnError";
   /** For multi-step checks (receipt verification): the step that failed. */
   readonly step?: string;
+  /** For pushback (RATE_LIMITED, OVERLOADED): seconds until a retry may succeed. */
+  readonly retryAfter?: number;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; step?: string },
+    options?: { cause?: unknown; step?: string; retryAfter?: number },
   ) {
     super(message, options);
     if (options?.step !== undefined) this.step = options.step;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }
 

@@ -46,7 +46,7 @@ export function errorResponse(c: Context, code: string, message: string, status 
 
 /** Maps anything thrown by a handler to the error body; unknown errors are logged, never echoed. */
 export function toResponse(c: Context, e: unknown, log: (e: unknown) => void): Response {
-  if (e instanceof CairnError) return errorResponse(c, e.code, e.message);
+  if (e instanceof CairnError) return errorResponse(c, e.code, e.message, undefined, e.retryAfter);
   if (e instanceof HTTPException) {
     if (e.status === 413) return errorResponse(c, "TOO_LARGE", "request body is too large");
     if (e.status === 400) return errorResponse(c, "BAD_JSON", "request body must be valid JSON with Content-Type: application/json");

@@ -16,6 +16,8 @@
  *   CAIRN_BATCH_LIMIT          most entries per block (default 100000)
  *   CAIRN_MAX_SEAL_DELAY       seconds promised until sealing (default 60)
  *   CAIRN_ADMIN_TOKEN          bearer token of the admin routes (≥ 16 characters)
+ *   CAIRN_CLIENT_RATE          submissions a second per client (default 2000; 0: no limit)
+ *   CAIRN_CLIENT_BURST         submissions per client at once (default 20000)
  *   CAIRN_OPEN_DIGEST_LOOKUP, CAIRN_OPEN_METRICS, CAIRN_METRICS_TOKEN: who reads what (./read-config.ts)
  *   CAIRN_CONFIG               path of a JSON file with the same keys (Node only; env wins)
  *
@@ -216,5 +218,18 @@ export function parseConfig(s: Settings, options: ParseOptions = {}): CairnConfi
     maxBatchItems: DEFAULTS.maxBatchItems,
     maxQueuedSubmissions: DEFAULTS.maxQueuedSubmissions,
     maxPendingEntries: DEFAULTS.maxPendingEntries,
+    clientRate: clientRate(s),
   };
+}
+
+/**
+ * CAIRN_CLIENT_RATE submissions a second per client (0: no limit) and
+ * CAIRN_CLIENT_BURST at once (default ten seconds' worth); a burst holds at
+ * least one full batch, or a batch could never pass.
+ */
+function clientRate(s: Settings): CairnConfig["clientRate"] {
+  const perSecond = integer(s, "CAIRN_CLIENT_RATE", DEFAULTS.clientRate.perSecond, 0, 1_000_000);
+  const fallback = perSecond === DEFAULTS.clientRate.perSecond ? DEFAULTS.clientRate.burst : Math.max(DEFAULTS.maxBatchItems, perSecond * 10);
+  const burst = integer(s, "CAIRN_CLIENT_BURST", Math.min(fallback, 10_000_000), DEFAULTS.maxBatchItems, 10_000_000);
+  return { perSecond, burst };
 }

@@ -68,6 +68,8 @@ export function devSettings(dataDir: string, env: Settings): { settings: Setting
     CAIRN_PQ_QUORUM: env.CAIRN_PQ_QUORUM,
     // A key to rotate to (README "Rotating keys"); the witnesses keep the dev key above pinned, as a genesis key.
     CAIRN_OPERATOR_NEXT_KEY: env.CAIRN_OPERATOR_NEXT_KEY,
+    CAIRN_CLIENT_RATE: env.CAIRN_CLIENT_RATE,
+    CAIRN_CLIENT_BURST: env.CAIRN_CLIENT_BURST,
     // Closed unless asked for, as in a deployment (node.ts opens /metrics on loopback).
     CAIRN_OPEN_DIGEST_LOOKUP: env.CAIRN_OPEN_DIGEST_LOOKUP,
     CAIRN_OPEN_METRICS: env.CAIRN_OPEN_METRICS,

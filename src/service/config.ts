@@ -80,6 +80,12 @@ export interface CairnConfig {
   readonly maxQueuedSubmissions: number;
   /** Most entries pending a seal before new submissions get 503. */
   readonly maxPendingEntries: number;
+  /**
+   * Each client's share: `perSecond` submissions a second sustained, `burst`
+   * at once (0 per second: no limit). Beyond it, 429 + Retry-After, so one
+   * client cannot fill the queue the others wait in.
+   */
+  readonly clientRate: { readonly perSecond: number; readonly burst: number };
 }
 
 export const DEFAULTS = {
@@ -92,5 +98,6 @@ export const DEFAULTS = {
   maxBodyBytes: 1000 * 2 * 1024 + 4096,
   maxQueuedSubmissions: 20_000,
   maxPendingEntries: 1_000_000,
+  clientRate: { perSecond: 2000, burst: 20_000 },
   reads: { openDigestLookup: false, openMetrics: false },
 } as const;

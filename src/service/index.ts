@@ -52,7 +52,7 @@ export function requestServices(shared: Services): Services {
   const { ctx, clients, chain, keys } = shared;
   return {
     ...shared,
-    submitter: new Submitter(ctx, clients, chain, shared.submitter.backlog),
+    submitter: new Submitter(ctx, clients, chain, shared.submitter.backlog, shared.submitter.rates),
     sealer: new Sealer(ctx, chain, keys),
   };
 }

@@ -17,6 +17,7 @@ import type { NewPending } from "../store/types.js";
 import { publicStatus, type ChainView } from "./chain.js";
 import type { ClientRegistry } from "./clients.js";
 import type { Context } from "./context.js";
+import { ClientRates } from "./client-rates.js";
 import { GroupCommit } from "./group-commit.js";
 
 export interface AnchorAck {
@@ -54,6 +55,8 @@ export class Submitter {
     private readonly chain: ChainView,
     /** Entries waiting to be sealed, as last read; submitters of one process or isolate share it. */
     readonly backlog: Backlog = { count: 0, at: 0 },
+    /** Each client's share; submitters of one process or isolate share it too. */
+    readonly rates: ClientRates = new ClientRates(ctx.config.clientRate, ctx.clock),
   ) {
     this.commits = new GroupCommit((items) => this.insert(items), ctx.config.maxQueuedSubmissions, MAX_GROUP);
     this.submitted = ctx.metrics.counter("cairn_submissions_total", "Submissions answered, by outcome (accepted, known).");
@@ -84,6 +87,7 @@ export class Submitter {
     return Promise.all(
       prepared.map((p) =>
         this.counted("failed" in p ? Promise.reject(p.failed) : this.commit(p)).catch((e: unknown): BatchItemResult => {
+          // A client over its share gets RATE_LIMITED per item, as any refusal of an item.
           if (!isCairnError(e) || e.code === "OVERLOADED") throw e;
           return { error: { code: e.code, message: e.message } };
         }),
@@ -157,6 +161,7 @@ export class Submitter {
     } catch (cause) {
       throw new CairnError("BAD_SIGNATURE", `the signature of ${entry.signer.name} does not verify`, { cause });
     }
+    this.rates.take(entry.signer.name);
     if (s.prev !== undefined) {
       const prev = toHex(s.prev);
       if ((await this.chain.lookup(prev)) === undefined) {

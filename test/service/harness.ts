@@ -144,6 +144,7 @@ export function clusterConfig(dir: string, witnesses: readonly { name: string; u
     maxBatchItems: DEFAULTS.maxBatchItems,
     maxQueuedSubmissions: DEFAULTS.maxQueuedSubmissions,
     maxPendingEntries: DEFAULTS.maxPendingEntries,
+    clientRate: DEFAULTS.clientRate,
   };
 }
 
