@@ -122,6 +122,7 @@ export {
   parseTrust,
   majority,
   trustFingerprint,
+  trustRewrites,
   trustSchedule,
   validAt,
   TRUST_VERSION,

@@ -194,3 +194,45 @@ function parseKey(key: unknown, what: string) {
 export function trustFingerprint(trust: unknown): string {
   return toHex(sha256(utf8(JSON.stringify(parseTrust(trust)))));
 }
+
+/**
+ * What a trust document `next` would rewrite of `pinned` if it replaced it
+ * (an empty list when it only carries it on): every key pinned stays, for
+ * the sizes it had; a key that is new must take over from a later size than
+ * any the pinned document already gave its role — a new key valid from 0
+ * would vouch for checkpoints signed before anyone had heard of it — unless
+ * it is a post-quantum key (0x06) a member added beside its Ed25519 one; no
+ * member leaves; neither quorum goes down. A verifier runs this before it
+ * re-pins a log after a rotation, so a server that hands out a document
+ * swapping one member's key for its own is caught even with a matching
+ * fingerprint read off the same server.
+ */
+export function trustRewrites(pinned: Trust, next: Trust): string[] {
+  const a = trustSchedule(pinned);
+  const b = trustSchedule(next);
+  if (a.origin !== b.origin) return [`it is for ${b.origin}, not ${a.origin}`];
+  const problems: string[] = [];
+  const carried = (role: string, before: readonly ScheduledKey[], after: readonly ScheduledKey[]) => {
+    for (const k of before) {
+      const now = after.find((x) => x.key === k.key);
+      if (now === undefined) problems.push(`${role}: key ${k.key} is gone`);
+      else if (now.from !== k.from) problems.push(`${role}: key ${k.key} now starts at size ${now.from}, not ${k.from}`);
+      else if (k.until !== undefined && now.until !== k.until) problems.push(`${role}: key ${k.key} now ends at ${now.until ?? "no size"}, not ${k.until}`);
+    }
+    const covered = Math.max(...before.map((k) => (k.until ?? k.from)));
+    for (const k of after) {
+      if (before.some((x) => x.key === k.key)) continue;
+      if (parseVerifierKey(k.key).type === KEY_TYPE_COSIGNATURE_MLDSA44) continue;
+      if (k.from <= covered) problems.push(`${role}: new key ${k.key} is valid from size ${k.from}, which the pinned keys already cover (up to ${covered})`);
+    }
+  };
+  carried("the operator", a.operatorKeys, b.operatorKeys);
+  for (const m of a.members) {
+    const now = b.members.find((x) => x.name === m.name);
+    if (now === undefined) problems.push(`member ${m.name} is gone`);
+    else carried(`member ${m.name}`, m.keys, now.keys);
+  }
+  if (b.quorum < a.quorum) problems.push(`the quorum goes down from ${a.quorum} to ${b.quorum}`);
+  if (b.pqQuorum < a.pqQuorum) problems.push(`the post-quantum quorum goes down from ${a.pqQuorum} to ${b.pqQuorum}`);
+  return problems;
+}

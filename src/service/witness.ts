@@ -451,6 +451,14 @@ export class Witness {
         });
         throw e;
       }
+      // The one member whose keys this witness knows is its own: a record
+      // moving it from a key it never held is the operator's invention.
+      const ownProblem = this.ownRotationProblem(keys, verified.keys);
+      if (ownProblem !== undefined) {
+        const e = new CairnError("KEY_RECORD_CONFLICT", `block ${height}: ${ownProblem}`);
+        await this.halt({ at: this.clock.now(), code: e.code, message: e.message, height, checkpoint: checkpointNote, header: block.header });
+        throw e;
+      }
       const write = await this.blockWrite(height, block.header, entries, verified);
       let appended;
       try {
@@ -474,6 +482,25 @@ export class Witness {
       tip = tipOf(write.block);
       this.headGauge(head.size);
     }
+  }
+
+  /**
+   * Why a block's key record about this member is not its own doing, if it
+   * is not. It is when it retires the key this member had in use, or moves
+   * it to a key this witness holds (after a replica rebuilt from block 0 by
+   * a member that kept only its new key, say); a record the operator made
+   * up does neither.
+   */
+  private ownRotationProblem(before: KeySchedule, after: KeySchedule): string | undefined {
+    const name = this.config.name;
+    const was = before.memberKeys(name);
+    const now = after.memberKeys(name);
+    if (now === undefined || now === was) return undefined;
+    const inUse = before.memberKeyAt(name, Number.MAX_SAFE_INTEGER) ?? this.verifierKey;
+    const retired = now.find((k) => k.until !== undefined && !was?.some((x) => x.key === k.key && x.until !== undefined));
+    const fresh = now.at(-1)?.key;
+    if (retired?.key === inUse || fresh === this.verifierKey || fresh === this.next?.()?.verifierKey) return undefined;
+    return `a key record moves ${name} from ${retired?.key ?? "a key"}, not its key in use (${inUse}), to ${fresh}, not a key it holds`;
   }
 
   private async blockWrite(height: number, header: string, entries: readonly string[], v: VerifiedBlock): Promise<BlockWrite> {

@@ -9,7 +9,7 @@
  * retirement is refused by the verifier and by the witnesses, and a retired
  * member key no longer counts.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import {
   formatNote,
   generateKeyPair,
   isCairnError,
+  KEY_TYPE_COSIGNATURE_V1,
   KEY_TYPE_ED25519,
   noteSigner,
   parseNote,
@@ -28,6 +29,7 @@ import {
   sha256,
   signNote,
   signSubmission,
+  trustFingerprint,
   utf8,
   verifyReceipt,
   type ReceiptJson,
@@ -169,6 +171,24 @@ describe("rotating the operator key and a member's key on the running embedded d
       expect(result.cosigners.length, name).toBeGreaterThanOrEqual(after.quorum);
     }
     await verifyReceipt(receipts[0]!.receipt, before, { document: receipts[0]!.doc });
+  });
+
+  it("a verifier re-pins the rotated document (it carries the pinned one on), and refuses one that swaps a member's key", async () => {
+    writeFileSync(join(dir, "before.json"), JSON.stringify(before));
+    expect((await cairn(["trust", "add", join(dir, "before.json")])).code).toBe(0);
+    const repinned = await cairn(["trust", "add", "--from", node.url, "--fingerprint", trustFingerprint(after)]);
+    expect(repinned.code, repinned.stderr).toBe(0);
+    expect(repinned.stdout).toMatch(/replaces fingerprint [0-9a-f]{64}, which it carries on/);
+
+    // The server hands out a document in which another member's key is its own, from size 0.
+    const other = after.members.find((m) => m.name !== member)!;
+    const stolen = generateKeyPair(other.name, sha256(utf8("the operator's key for a member")), KEY_TYPE_COSIGNATURE_V1).verifierKey;
+    const forged = { ...after, members: after.members.map((m) => (m.name === other.name ? { name: m.name, keys: [{ key: stolen, from: 0 }] } : m)) };
+    writeFileSync(join(dir, "forged.json"), JSON.stringify(forged));
+    const refused = await cairn(["trust", "add", join(dir, "forged.json")]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`would rewrite the one pinned (fingerprint ${trustFingerprint(after)})`);
+    expect(refused.stderr).toContain(`member ${other.name}: key ${other.keys[0]!.key} is gone`);
   });
 
   it("refuses a checkpoint signed with the retired operator key after its retirement: verifier and witnesses", async () => {

@@ -34,7 +34,10 @@ import { freePort } from "../../src/runtime/dev-members.js";
 import { startMember, type RunningMember } from "../../src/runtime/member.js";
 import { silentLogger } from "../../src/service/log.js";
 import type { WitnessState } from "../../src/service/witness.js";
-import { operatorVerifierKey, ORIGIN, TestClock } from "./harness.js";
+import { countersignKeyRecord, signMemberKeyRecord } from "../../src/core/key-record.js";
+import { generateKeyPair, KEY_TYPE_COSIGNATURE_V1, noteSigner, parseSignerKey } from "../../src/core/keys.js";
+import { sha256 } from "../../src/core/hash.js";
+import { operatorSignerKey, operatorVerifierKey, ORIGIN, TestClock } from "./harness.js";
 import { Chain, http, makeClient, MaliciousOperator, submit, type HeaderLies, type HttpAnswer, type TestClient } from "./malicious-operator.js";
 
 /** The chain's epoch; the witnesses' clock stands at T0 + 100. */
@@ -889,5 +892,26 @@ describe("witness behaviour found wrong by these tests, and fixed", () => {
     const answer = await w.op.ask(m.url, honest, 4, 3);
     // Today: 409 text/plain "CHAIN_BROKEN: …" (and 409 text/plain for a root that disagrees with the replica).
     if (answer.status === 409) expect(answer.contentType).toBe("text/x.tlog.size");
+  });
+});
+
+describe("a member key record the operator invents whole", () => {
+  it("passes the witnesses that know no member's key, and halts the member's own, which never held either key", async () => {
+    const w = await cosigned();
+    const [target, other] = w.members as [Member, Member, Member];
+    const invented = generateKeyPair(target.name, sha256(utf8("a key the member never had")), KEY_TYPE_COSIGNATURE_V1);
+    const chosen = generateKeyPair(target.name, sha256(utf8("the key the operator wants it to have")), KEY_TYPE_COSIGNATURE_V1);
+    // Every signature verifies: the operator made both of the "member's" key pairs.
+    const half = await signMemberKeyRecord({ origin: ORIGIN, role: "member", old: invented.verifierKey, new: chosen.verifierKey, time: T0 + 35 }, parseSignerKey(invented.signerKey).seed, parseSignerKey(chosen.signerKey).seed);
+    const record = await countersignKeyRecord(half, noteSigner(operatorSignerKey()));
+    const next = grow(w.chain, [record, await submit(w.app, "doc 3", T0 + 36)], T0 + 40);
+    w.op.serve(next);
+    const cp4 = await w.op.checkpoint(next, 4);
+    expect((await w.op.ask(other.url, next, 4, 3, cp4)).status).toBe(200);
+    const own = await w.op.ask(target.url, next, 4, 3, cp4);
+    expect(own.status).toBe(422);
+    expect(own.body).toMatch(/^KEY_RECORD_CONFLICT: block 3: a key record moves w1\.test from .* not a key it holds/);
+    const state = JSON.parse(readFileSync(join(target.dir, "witness-state.json"), "utf8")) as WitnessState;
+    expect(state.halted).toMatchObject({ code: "KEY_RECORD_CONFLICT", height: 3, checkpoint: cp4 });
   });
 });

@@ -7,14 +7,14 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { trustFingerprint, type Trust } from "../../core/trust.js";
+import { trustFingerprint, trustRewrites, type Trust } from "../../core/trust.js";
 import { CliError, display, EXIT, usageError, type Io } from "./common.js";
 import { ServerClient } from "./http.js";
 import { describeTrust, fetchTrust, readTrustFile } from "./trust.js";
-import { listPinned, pin, trustStoreDir, unpin } from "./trust-store.js";
+import { listPinned, pin, pinnedTrust, trustStoreDir, unpin } from "./trust-store.js";
 
-export const usage = `Usage: cairn trust add FILE
-       cairn trust add --from URL --fingerprint HEX
+export const usage = `Usage: cairn trust add FILE [--replace]
+       cairn trust add --from URL --fingerprint HEX [--replace]
        cairn trust list
        cairn trust remove ORIGIN
 
@@ -28,6 +28,12 @@ receipt's origin.
   add --from URL      fetch the document from a Cairn server (URL/v1/trust)
     --fingerprint HEX and pin it only if its fingerprint is HEX, the one the
                       consortium gave you out of band
+    --replace         pin it even if it rewrites the one pinned for its origin
+
+A document for an origin already pinned replaces it only if it carries it
+on, as a key rotation does: every pinned key kept for the sizes it had, new
+keys only for later sizes, no member gone, no quorum lowered. Anything else
+is refused, with what it would rewrite, unless --replace says you mean it.
   list                the pinned origins, each with its fingerprint
   remove ORIGIN       unpin a log
 
@@ -43,7 +49,7 @@ export async function trust(args: string[], io: Io): Promise<number> {
 }
 
 async function add(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { from: { type: "string" }, fingerprint: { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { from: { type: "string" }, fingerprint: { type: "string" }, replace: { type: "boolean" } }, allowPositionals: true });
   let doc: Trust;
   let source: string;
   if (values.from !== undefined) {
@@ -66,8 +72,20 @@ async function add(args: string[], io: Io): Promise<number> {
     doc = await readTrustFile(io, path);
     source = display(io, path);
   }
+  const before = await pinnedTrust(io, doc.origin);
+  let replaced = "";
+  if (before !== undefined && before.fingerprint !== trustFingerprint(doc)) {
+    const rewrites = trustRewrites(before.trust, doc);
+    if (rewrites.length > 0 && !values.replace) {
+      throw new CliError(
+        `not pinned: this document for ${doc.origin} would rewrite the one pinned (fingerprint ${before.fingerprint}):\n${rewrites.map((r) => `  - ${r}`).join("\n")}\n` +
+          "  A rotation only adds keys for later sizes. If the consortium really changed this, pin it with --replace.",
+      );
+    }
+    replaced = `\n  replaces fingerprint ${before.fingerprint}${rewrites.length > 0 ? ` (--replace: ${rewrites.length} rewrite${rewrites.length === 1 ? "" : "s"} accepted)` : ", which it carries on"}`;
+  }
   const pinned = await pin(io, doc);
-  io.out(`Pinned ${doc.origin} from ${source}\n  ${describeTrust(doc)}\n  fingerprint ${pinned.fingerprint}\n  stored in ${pinned.path}`);
+  io.out(`Pinned ${doc.origin} from ${source}\n  ${describeTrust(doc)}\n  fingerprint ${pinned.fingerprint}${replaced}\n  stored in ${pinned.path}`);
   return EXIT.OK;
 }
 
