@@ -106,7 +106,7 @@ function freePort(): Promise<number> {
 
 describe("package.json scripts", () => {
   it("are all accounted for: run by a test here, or named with the reason why not", () => {
-    const checked = ["build", "prepack", "bench", "formats", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
+    const checked = ["build", "prepack", "bench", "formats", "pages", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
     expect(Object.keys(PACKAGE.scripts).sort()).toEqual([...checked, ...Object.keys(NOT_RUN)].sort());
     expect(PACKAGE.scripts.test).toMatch(/^npm run typecheck && /);
   });
@@ -191,6 +191,14 @@ export const check = (receipt: ReceiptJson, trust: unknown, doc: Uint8Array) => 
     const ran = await npmRun("formats");
     expect(ran.code, ran.out).toBe(0);
     expect(readFileSync(join(copy, "docs", "FORMATS.md"), "utf8")).toBe(readFileSync(join(ROOT, "docs", "FORMATS.md"), "utf8"));
+  });
+
+  it("pages: rebuilds the pages' assets from src/pages/ byte for byte as committed", async () => {
+    const ran = await npmRun("pages");
+    expect(ran.code, ran.out).toBe(0);
+    expect(ran.out).toMatch(/\/assets\/verify\.[0-9a-f]{12}\.js .* gzipped/);
+    const file = "src/http/pages-assets.generated.ts";
+    expect(readFileSync(join(copy, file), "utf8") === readFileSync(join(ROOT, file), "utf8"), `${file} is out of date: run \`npm run pages\``).toBe(true);
   });
 
   it("db:generate: drizzle-kit finds the committed migrations in step with the schema", async () => {

@@ -13,6 +13,7 @@ import { checkMetricsReader, type ScopedRead } from "../service/read-scopes.js";
 import type { SealRunner } from "../service/seal.js";
 import { limitBody } from "./body-limit.js";
 import { errorResponse, RETRY_AFTER_SECONDS, toResponse } from "./errors.js";
+import { createPagesApp } from "./pages.js";
 import * as S from "./schemas.js";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
@@ -63,6 +64,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
 
   app.onError((e, c) => toResponse(c, e, logInternal));
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.route("/", createPagesApp());
   app.use("*", async (c, next) => {
     await next();
     requests({ route: c.req.routePath, status: String(c.res.status) });
