@@ -1,7 +1,8 @@
 /**
  * The layers of docs/ARCHITECTURE.md, checked on the sources: runtime →
  * http → service → store → core, each importing only the layers after it,
- * and src/client (the app library) only core, so it runs wherever core does.
+ * and src/client (the app library) only core, so it runs wherever core does;
+ * src/pages (the browser's code) only core and the client.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve, dirname } from "node:path";
@@ -13,6 +14,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   ...Object.fromEntries(ORDER.map((layer, i) => [layer, ORDER.slice(i)])),
   runtime: [...ORDER, "client"],
   client: ["client", "core"],
+  // Browser code: it runs wherever core and the client do, and reaches the server only over HTTP.
+  pages: ["pages", "core", "client"],
 };
 
 function files(dir: string): string[] {

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../scripts/wrangler.js";
 import { wranglerDevArgs } from "../scripts/dev-worker-args.js";
 import { startHranaServer } from "./worker/hrana-server.js";
+import { haveBrowser } from "./pages/browser.js";
 
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
 
@@ -106,7 +107,7 @@ function freePort(): Promise<number> {
 
 describe("package.json scripts", () => {
   it("are all accounted for: run by a test here, or named with the reason why not", () => {
-    const checked = ["build", "prepack", "bench", "formats", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
+    const checked = ["build", "prepack", "bench", "formats", "pages", "screenshots", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
     expect(Object.keys(PACKAGE.scripts).sort()).toEqual([...checked, ...Object.keys(NOT_RUN)].sort());
     expect(PACKAGE.scripts.test).toMatch(/^npm run typecheck && /);
   });
@@ -191,6 +192,25 @@ export const check = (receipt: ReceiptJson, trust: unknown, doc: Uint8Array) => 
     const ran = await npmRun("formats");
     expect(ran.code, ran.out).toBe(0);
     expect(readFileSync(join(copy, "docs", "FORMATS.md"), "utf8")).toBe(readFileSync(join(ROOT, "docs", "FORMATS.md"), "utf8"));
+  });
+
+  it("pages: rebuilds the pages' assets from src/pages/ byte for byte as committed", async () => {
+    const ran = await npmRun("pages");
+    expect(ran.code, ran.out).toBe(0);
+    expect(ran.out).toMatch(/\/assets\/verify\.[0-9a-f]{12}\.js .* gzipped/);
+    const file = "src/http/pages-assets.generated.ts";
+    expect(readFileSync(join(copy, file), "utf8") === readFileSync(join(ROOT, file), "utf8"), `${file} is out of date: run \`npm run pages\``).toBe(true);
+  });
+
+  it.skipIf(!haveBrowser)("screenshots: pictures the explorer and a verified receipt from the embedded default, in Chromium", async () => {
+    const out = join(copy, "shots");
+    const ran = await npmRun("screenshots", ["--out", out]);
+    expect(ran.code, ran.out).toBe(0);
+    for (const name of ["explorer.png", "verify.png"]) {
+      const png = readFileSync(join(out, name));
+      expect(png.subarray(0, 8).toString("hex"), name).toBe("89504e470d0a1a0a");
+      expect(png.readUInt32BE(16), `${name} width`).toBe(1100);
+    }
   });
 
   it("db:generate: drizzle-kit finds the committed migrations in step with the schema", async () => {

@@ -1,7 +1,7 @@
 /**
  * The operator's Hono app: every route of the README's "The HTTP API",
  * composed from route modules (./routes/: anchors, chain, consortium, admin,
- * ops), each a thin layer over the services that middleware puts on every
+ * ops, pages), each a thin layer over the services that middleware puts on every
  * request, validated by the schemas in ./schemas.ts, with errors mapped in
  * one place (./errors.ts). The same app serves Node and the Worker.
  */
@@ -16,6 +16,7 @@ import { anchorRoutes } from "./routes/anchors.js";
 import { chainRoutes } from "./routes/chain.js";
 import { consortiumRoutes } from "./routes/consortium.js";
 import { opsRoutes } from "./routes/ops.js";
+import { pagesRoutes } from "./routes/pages.js";
 
 export interface AppOptions {
   /** Called for errors that are not the client's fault. */
@@ -69,6 +70,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   app.route("/", consortiumRoutes());
   app.route("/", adminRoutes());
   app.route("/", opsRoutes());
+  app.route("/", pagesRoutes());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "signed", {
