@@ -12,7 +12,7 @@
  * one core.
  */
 import { createPrivateKey, createPublicKey, sign, verify, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,36 +20,7 @@ import { performance } from "node:perf_hooks";
 import { noteSigner } from "../src/core/index.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
 import { signMany, startServerProcess } from "./fixtures.js";
-
-const TICK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-
-/** utime + stime, in ms, of a process (all its threads) or of one thread (`/proc/<pid>/task/<tid>`). */
-function cpuMs(pid: number, tid?: number): number {
-  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICK;
-}
-
-/** The process and all its descendants, by pid → command line. */
-function processTree(rootPid: number): Map<number, string> {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = new Map<number, string>();
-  const visit = (pid: number) => {
-    tree.set(pid, readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" "));
-    for (const [child, p] of parent) if (p === pid) visit(child);
-  };
-  visit(rootPid);
-  return tree;
-}
+import { cpuMs, processTree } from "./proc.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

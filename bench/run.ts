@@ -17,6 +17,7 @@ const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   service: () => import("./service.js"),
   worker: () => import("./worker.js"),
   cost: () => import("./cost.js"),
+  d1: () => import("./d1-cost.js"),
   // Last: it installs node:crypto's Ed25519, which would change later suites' figures.
   cosignature: () => import("./cosignature.js"),
 };

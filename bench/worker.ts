@@ -123,10 +123,10 @@ async function throughput(ctx: SuiteContext, t: Target): Promise<{ submit: LoadR
 }
 
 async function worker(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts: LoadResult }> {
-  ctx.section(`Through the Worker (local workerd, D1 primary + 3 member witnesses in this process, seal interval 1 s, blocks ≤ 2,000 entries, ${CONNECTIONS} connections)`);
-  // As wrangler.toml deploys it: blocks of at most 2,000 entries (one D1 batch each).
+  ctx.section(`Through the Worker (local workerd, D1 primary + 3 member witnesses in this process, seal interval 1 s, blocks ≤ 2,500 entries, ${CONNECTIONS} connections)`);
+  // As wrangler.toml deploys it: blocks of at most 2,500 entries (one D1 batch each).
   const witnesses = await makeWitnesses(3);
-  const w: Workerd = await startWorkerd([{ name: "cairn", bindings: settings(witnesses, { CAIRN_BATCH_LIMIT: "2000", CAIRN_CLIENT_RATE: "0" }) }], { witnesses });
+  const w: Workerd = await startWorkerd([{ name: "cairn", bindings: settings(witnesses, { CAIRN_BATCH_LIMIT: "2500", CAIRN_CLIENT_RATE: "0" }) }], { witnesses });
   try {
     const client = await registerClient(w);
     await w.scheduled();
@@ -140,7 +140,7 @@ async function worker(ctx: SuiteContext): Promise<{ submit: LoadResult; receipts
     );
     ctx.note(`Worker: POST /v1/anchors/batch ×1000   ${formatRate(bulk.perSecond * 1000)} entries/s (p50 ${formatMs(bulk.p50Ms)} a batch) ${JSON.stringify(bulk.statuses)}`);
 
-    // Whatever is still pending, sealed by cron runs of CAIRN_BATCH_LIMIT (2000) entries; each run
+    // Whatever is still pending, sealed by cron runs of CAIRN_BATCH_LIMIT (2500) entries; each run
     // ends when every witness has answered (a quorum makes the block final; the third is awaited too).
     let blocks = 0;
     let entries = 0;

@@ -178,9 +178,18 @@ export class Submitter {
   private async checkBacklog(): Promise<void> {
     if (Date.now() - this.backlog.at > 1000) {
       // One read for all the submissions checked meanwhile (a batch checks all its items at once).
+      // The refresh is claimed in the shared estimate before it is read: on the Worker each request
+      // has a submitter of its own and may not wait on another's read, and without the claim every
+      // request arriving meanwhile would count the pending table again (D1 bills each row scanned).
+      const claimed = this.backlog.at;
+      this.backlog.at = Date.now();
       this.backlogRead ??= this.ctx.primary
         .pendingStats()
         .then(({ count }) => void Object.assign(this.backlog, { count, at: Date.now() }))
+        .catch((e: unknown) => {
+          this.backlog.at = claimed;
+          throw e;
+        })
         .finally(() => (this.backlogRead = undefined));
       await this.backlogRead;
     }

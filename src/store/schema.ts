@@ -45,23 +45,25 @@ export const clients = sqliteTable("clients", {
 });
 
 /**
- * Accepted, not yet sealed. `seq` is AUTOINCREMENT so acceptance order is
- * strictly increasing even after the newest rows are deleted by a seal (plain
- * rowid reuse would hand out a consumed number again).
+ * Accepted, not yet sealed, oldest first by `seq`. A plain rowid: SQLite
+ * numbers a new row past the largest one present, so the rows present at
+ * any time are in acceptance order, which is all a seal needs (it takes the
+ * oldest); no number is held across seals. AUTOINCREMENT would also never
+ * reuse a consumed number, at the price of a sqlite_sequence row written
+ * per submission (a billed row on D1: docs/BENCHMARKS.md "What an anchor
+ * costs on Cloudflare"). For the same reason `digest` has no index: the
+ * pending rows are few (a seal interval's worth) and a digest lookup, a
+ * scoped read, scans them, while an index would cost a write per entry.
  */
-export const pending = sqliteTable(
-  "pending",
-  {
-    seq: integer("seq").primaryKey({ autoIncrement: true }),
-    id: text("id").notNull().unique(),
-    entry: text("entry").notNull(),
-    digest: text("digest").notNull(),
-    client: text("client").notNull(),
-    receivedAt: integer("received_at").notNull(),
-    promise: text("promise").notNull(),
-  },
-  (t) => [index("pending_digest").on(t.digest)],
-);
+export const pending = sqliteTable("pending", {
+  seq: integer("seq").primaryKey(),
+  id: text("id").notNull().unique(),
+  entry: text("entry").notNull(),
+  digest: text("digest").notNull(),
+  client: text("client").notNull(),
+  receivedAt: integer("received_at").notNull(),
+  promise: text("promise").notNull(),
+});
 
 export const blocks = sqliteTable("blocks", {
   height: integer("height").primaryKey(),

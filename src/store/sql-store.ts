@@ -469,7 +469,7 @@ export class SqlStore implements PrimaryStore {
 /**
  * INSERT … SELECT from a VALUES list: skips ids already sealed (NOT EXISTS in
  * entries) and ids already pending or repeated in the list (ON CONFLICT DO
- * NOTHING), inserts in array order (ORDER BY position, so AUTOINCREMENT seq
+ * NOTHING), inserts in array order (ORDER BY position, so the rowid seq
  * follows it), and RETURNING reports exactly the rows that went in. The
  * WHERE clause also keeps SQLite from reading ON CONFLICT as a join's ON.
  */

@@ -193,6 +193,24 @@ export interface WorkerSpec {
   /** Vars and secrets: strings, or JSON values as wrangler.toml [vars] may give them. */
   readonly bindings: Record<string, unknown>;
   readonly d1Databases?: Record<string, string>;
+  /**
+   * The source of a main module to run instead of the bundle, importing it
+   * as "./cairn-worker.js" (bench/d1-meter-worker.ts meters D1 this way).
+   */
+  readonly entry?: string;
+}
+
+/** Miniflare's module options for a bundle, or for `entry` in front of it (WorkerSpec.entry). */
+export function bundleModules(bundle: WorkerBundle, entry?: string): WorkerOptions {
+  // Module names are relative to modulesRoot; the bundle is one file in it.
+  if (entry === undefined) return { modules: true, scriptPath: bundle.file, modulesRoot: bundle.dir };
+  return {
+    modulesRoot: bundle.dir,
+    modules: [
+      { type: "ESModule", path: join(bundle.dir, "metered-entry.js"), contents: entry },
+      { type: "ESModule", path: join(bundle.dir, "cairn-worker.js"), contents: readFileSync(bundle.file, "utf8") },
+    ],
+  } as WorkerOptions;
 }
 
 export interface Workerd {
@@ -236,12 +254,9 @@ export async function migrate(db: D1Database): Promise<void> {
 export async function startWorkerd(workers: readonly WorkerSpec[], options: { migrateAll?: boolean; witnesses?: readonly TestWitness[] } = {}): Promise<Workerd> {
   const bundle = await cachedWorkerBundle();
   const started = performance.now();
-  const workerOptions: WorkerOptions[] = workers.map((w) => ({
+  const workerOptions = workers.map((w) => ({
+    ...bundleModules(bundle, w.entry),
     name: w.name,
-    modules: true,
-    scriptPath: bundle.file,
-    // Module names are relative to this; the bundle is one file in it.
-    modulesRoot: bundle.dir,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: w.bindings as WorkerOptions["bindings"],
     d1Databases: w.d1Databases ?? { ...D1_DATABASES },
