@@ -22,11 +22,13 @@ import {
   formatBlockHeader,
   formatCheckpoint,
   generateKeyPair,
+  KEY_TYPE_COSIGNATURE_MLDSA44,
   KEY_TYPE_COSIGNATURE_V1,
   KEY_TYPE_ED25519,
   leafHash,
   inclusionProof,
   merkleRoot,
+  mldsaCosign,
   nodeHash,
   noteSigner,
   parseSignerKey,
@@ -114,7 +116,8 @@ function merkletreejsRoot(leaves: readonly Uint8Array[], hashFn: (data: Buffer) 
 // all 3 members of a quorum-2 trust document.
 
 const ORIGIN = "bench.example/log";
-const T0 = 1_800_000_000;
+// In the past: a verifier refuses cosignatures dated after its own clock (+300 s).
+const T0 = 1_780_000_000;
 const BATCH = 1000;
 const HISTORY = 1000;
 const HEIGHT = 500;
@@ -146,22 +149,35 @@ function flatOf(hashes: readonly Uint8Array[]): Uint8Array {
 
 /**
  * Exported so a profiling script can drive exactly the receipts the suite
- * times (docs/BENCHMARKS.md shows how).
+ * times (docs/BENCHMARKS.md shows how), and bench/browser.ts the same in
+ * Chromium. `v2`: a cairn-trust/v2 document whose members each have an
+ * ML-DSA-44 key too, pqQuorum 2, and a checkpoint that all three also
+ * cosigned post-quantum (three 2,428-byte signatures more to check).
  */
-export async function receiptFixture(): Promise<ReceiptFixture> {
+export async function receiptFixture(options: { v2?: boolean } = {}): Promise<ReceiptFixture> {
   const operator = keyPair("bench operator", ORIGIN);
   const members = ["m1.bench.example", "m2.bench.example", "m3.bench.example"].map((name) => ({
     name,
     ...keyPair(`bench member ${name}`, name, KEY_TYPE_COSIGNATURE_V1),
   }));
   const client = keyPair("bench client", "client.bench.example/app");
-  const trust: Trust = {
-    version: "cairn-trust/v1",
-    origin: ORIGIN,
-    operatorKeys: [operator.verifierKey],
-    members: members.map((m) => ({ name: m.name, key: m.verifierKey })),
-    quorum: 2,
-  };
+  const pq = members.map((m) => keyPair(`bench member ${m.name} ML-DSA-44`, m.name, KEY_TYPE_COSIGNATURE_MLDSA44));
+  const trust: Trust = options.v2
+    ? {
+        version: "cairn-trust/v2",
+        origin: ORIGIN,
+        operatorKeys: [{ key: operator.verifierKey, from: 0 }],
+        members: members.map((m, i) => ({ name: m.name, keys: [{ key: m.verifierKey, from: 0 }, { key: pq[i]!.verifierKey, from: 0 }] })),
+        quorum: 2,
+        pqQuorum: 2,
+      }
+    : {
+        version: "cairn-trust/v1",
+        origin: ORIGIN,
+        operatorKeys: [operator.verifierKey],
+        members: members.map((m) => ({ name: m.name, key: m.verifierKey })),
+        quorum: 2,
+      };
 
   // The block the receipts are for holds 1,000 really signed entries; the
   // other 999 blocks only need well-formed, chained headers for the history
@@ -185,6 +201,9 @@ export async function receiptFixture(): Promise<ReceiptFixture> {
     noteSigner(operator.signerKey),
   ]);
   for (const m of members) checkpoint = await cosign(checkpoint, parseSignerKey(m.signerKey).seed, m.name, T0 + 10 * HISTORY);
+  if (options.v2) {
+    for (const [i, m] of members.entries()) checkpoint = await mldsaCosign(checkpoint, parseSignerKey(pq[i]!.signerKey).seed, m.name, T0 + 10 * HISTORY);
+  }
 
   const historyPath = proofFromLevels(historyLevels, HEIGHT, HISTORY);
   const receipts = entries.map((entry, index) =>

@@ -18,6 +18,8 @@ const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   worker: () => import("./worker.js"),
   cost: () => import("./cost.js"),
   d1: () => import("./d1-cost.js"),
+  // These two install node:crypto's Ed25519, which would change later suites' figures: last.
+  browser: () => import("./browser.js"),
   // Last: it installs node:crypto's Ed25519, which would change later suites' figures.
   cosignature: () => import("./cosignature.js"),
 };
