@@ -107,7 +107,7 @@ function freePort(): Promise<number> {
 
 describe("package.json scripts", () => {
   it("are all accounted for: run by a test here, or named with the reason why not", () => {
-    const checked = ["build", "prepack", "bench", "formats", "pages", "screenshots", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
+    const checked = ["build", "prepack", "bench", "formats", "pages", "screenshots", "soak", "db:generate", "db:migrate", "build:worker", "dev:worker", "wrangler", "start"];
     expect(Object.keys(PACKAGE.scripts).sort()).toEqual([...checked, ...Object.keys(NOT_RUN)].sort());
     expect(PACKAGE.scripts.test).toMatch(/^npm run typecheck && /);
   });
@@ -211,6 +211,17 @@ export const check = (receipt: ReceiptJson, trust: unknown, doc: Uint8Array) => 
       expect(png.subarray(0, 8).toString("hex"), name).toBe("89504e470d0a1a0a");
       expect(png.readUInt32BE(16), `${name} width`).toBe(1100);
     }
+  });
+
+  it("soak: runs the embedded default under a steady load with reads, samples every process, and judges the run", async () => {
+    const ran = await npmRun("soak", ["--minutes", "0.25", "--sample-seconds", "5", "--rate", "40"]);
+    // 0: every criterion passed; 1: one failed. The timing criteria (p99) are the soak's to judge on a
+    // quiet machine, not this test's under the suite's load: here the run must complete, without errors.
+    expect([0, 1], ran.out).toContain(ran.code);
+    expect(ran.out).toMatch(/\| window \| submissions ok \| errors \| reads \| p50 \| p99 \| final \(median\) \| pending max \| RSS operator \| RSS member-1 \| RSS member-2 \| RSS member-3 \|/);
+    expect(ran.out).toMatch(/^\| 3 \| \d+ \| 0 \| \d+ \|/m);
+    for (const criterion of ["RSS of operator flat", "RSS of member-3 flat", "pending bounded", "p99 stable"]) expect(ran.out).toMatch(new RegExp(`^- (PASS|FAIL) ${criterion}: `, "m"));
+    expect(ran.out).toMatch(/^- PASS no errors: 0 errors$/m);
   });
 
   it("db:generate: drizzle-kit finds the committed migrations in step with the schema", async () => {
