@@ -69,7 +69,8 @@ async function freePorts(): Promise<number> {
       s.listen(port, "127.0.0.1", () => s.close(() => done(true)));
     });
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below the ports outgoing connections are given (src/runtime/dev-members.ts freePort).
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     if ((await Promise.all([0, 1, 2, 3].map((i) => free(base + i)))).every(Boolean)) return base;
   }
   throw new Error("no four consecutive free ports on 127.0.0.1");

@@ -23,6 +23,7 @@ const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as 
 const NOT_RUN: Record<string, string> = {
   test: "it is this suite",
   typecheck: "`npm test` runs it before vitest (checked below)",
+  faults: "test/faults.test.ts runs its small size through scripts/faults/run.ts; the full run takes 10–20 minutes",
 };
 
 let copy: string;

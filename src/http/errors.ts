@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { CairnError, type ErrorCode } from "../core/errors.js";
+import { StorageUnavailable } from "../store/sql-store.js";
 
 const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   UNKNOWN_CLIENT: 403,
@@ -46,6 +47,8 @@ export function errorResponse(c: Context, code: string, message: string, status 
 
 /** Maps anything thrown by a handler to the error body; unknown errors are logged, never echoed. */
 export function toResponse(c: Context, e: unknown, log: (e: unknown) => void): Response {
+  // Pushback for the caller, and news for the operator: a disk that filled up is not the caller's to fix.
+  if (e instanceof StorageUnavailable) log(e);
   if (e instanceof CairnError) return errorResponse(c, e.code, e.message, undefined, e.retryAfter);
   if (e instanceof HTTPException) {
     if (e.status === 413) return errorResponse(c, "TOO_LARGE", "request body is too large");

@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -115,8 +116,43 @@ function prefixLines(child: ChildProcess, name: string): void {
   }
 }
 
-/** A port nobody listens on now (for PORT=0: the witnesses must know the operator's URL before it listens). */
-export function freePort(host = "127.0.0.1"): Promise<number> {
+/**
+ * A port nobody listens on now (for PORT=0: the witnesses must know the
+ * operator's URL before it listens). It is taken from below the range the
+ * system hands out to outgoing connections (Linux: ip_local_port_range,
+ * 32768–60999 by default), because a server that is stopped and started
+ * again on its port — a witness restarting — would otherwise find it taken
+ * by some client's socket in between, on a busy machine.
+ */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const [low, high] = listeningRange();
+  for (let tries = 0; tries < 64; tries++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canListen(host, port)) return port;
+  }
+  return kernelPort(host);
+}
+
+function listeningRange(): [number, number] {
+  let ephemeralStart = 32768;
+  try {
+    ephemeralStart = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || ephemeralStart;
+  } catch {
+    // Not Linux: the common default.
+  }
+  const high = Math.min(ephemeralStart, 65536);
+  return [Math.max(1024, high - 12_000), high];
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once("error", () => resolve(false))
+      .listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().once("error", reject).listen(0, host, () => {
       const { port } = server.address() as { port: number };

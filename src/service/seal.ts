@@ -28,12 +28,18 @@ import { formatCheckpoint } from "../core/checkpoint.js";
 import { rootFromLevels, treeLevels } from "../core/merkle.js";
 import { signNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
+import { DEFAULT_SKEW_SECONDS } from "../core/verify-receipt.js";
+import { cosignatureLineTime } from "../core/witness-protocol.js";
 import type { BlockWrite, CheckpointRecord, Head, PendingRecord, WitnessAnswerRecord } from "../store/types.js";
 import type { ChainView } from "./chain.js";
 import type { ChainKeys } from "./keys.js";
 import type { Context } from "./context.js";
 import { askWitness, type WitnessAnswer } from "./cosign.js";
 import type { Member } from "./context.js";
+import { MemberClocks } from "./member-clocks.js";
+
+/** Seconds short of the witnesses' skew at which a clock running ahead stops sealing: cosignature times are whole seconds, and answers take time to arrive. */
+const CLOCK_MARGIN_SECONDS = 5;
 
 /** Points at which tests may inject a failure: after each write step of a seal. */
 export type SealStep = "primary-committed" | `witness-answered:${string}` | "checkpoint-cosigned";
@@ -51,6 +57,8 @@ export interface SealReport {
   /** Why no block was made, or why the chain is not final. */
   readonly reason?: string;
 }
+
+const CLOCK_AHEAD = "this operator's clock is ahead of the members'";
 
 /** What runs seals: a Sealer here, or one in another thread (Node). */
 export interface SealRunner {
@@ -81,6 +89,7 @@ export class Sealer implements SealRunner {
   private merging: Promise<unknown> = Promise.resolve();
   /** Each member's last logged answer and when (see worthLogging). */
   private readonly logged = new Map<string, { key: string; at: number }>();
+  private readonly memberClocks: MemberClocks;
 
   constructor(
     private readonly ctx: Context,
@@ -88,8 +97,9 @@ export class Sealer implements SealRunner {
     private readonly keys: ChainKeys,
     private readonly fault: FaultHook = () => {},
   ) {
+    this.memberClocks = new MemberClocks(ctx.clock);
     const m = ctx.metrics;
-    this.seals = m.counter("cairn_seals_total", "Seal runs, by outcome (block, idle, not_final, conflict, error).");
+    this.seals = m.counter("cairn_seals_total", "Seal runs, by outcome (block, idle, not_final, conflict, clock_ahead, error).");
     this.duration = m.histogram("cairn_seal_duration_seconds", "Time a seal run takes, including replication and cosigning.");
     this.pendingGauge = m.gauge("cairn_pending_entries", "Entries accepted and not yet in a block, after the last seal.");
     this.answers = m.counter("cairn_witness_answers_total", "Answers of members' witnesses to add-checkpoint, by member and status (cosigned, refused, unreachable).");
@@ -114,7 +124,7 @@ export class Sealer implements SealRunner {
     const started = performance.now();
     try {
       const report = await this.sealOnce();
-      const outcome = report.block ? "block" : !report.final ? "not_final" : report.reason?.startsWith("another") ? "conflict" : "idle";
+      const outcome = report.block ? "block" : !report.final ? "not_final" : report.reason?.startsWith("another") ? "conflict" : report.reason?.startsWith(CLOCK_AHEAD) ? "clock_ahead" : "idle";
       this.seals({ outcome });
       if (report.reason !== undefined && outcome !== "idle") this.ctx.log.warn("seal", { outcome, reason: report.reason, head: report.head.size });
       else if (report.block) this.ctx.log.info("seal", { outcome, ...report.block, cosigners: report.cosigners.length });
@@ -134,6 +144,14 @@ export class Sealer implements SealRunner {
     const before = await this.finalize(head);
     if (!before.final) return { ...before, reason: before.reason ?? "the newest block has no quorum yet" };
 
+    const ahead = await this.clockAhead();
+    if (ahead !== undefined) {
+      return {
+        ...before,
+        reason: `${CLOCK_AHEAD} by about ${ahead} s, by their cosignatures' times: a block dated now would not get a quorum, and the next blocks could be dated no earlier; not sealing until this machine's time is right (pending entries wait)`,
+      };
+    }
+
     const pending = await primary.takePending(config.batchLimit);
     const stats = await primary.pendingStats();
     this.pendingGauge(stats.count);
@@ -151,6 +169,25 @@ export class Sealer implements SealRunner {
     head = { size: block.height + 1, hash: block.hash };
     const after = await this.finalize(head);
     return { ...after, block: { height: block.height, size: block.size, hash: block.hash } };
+  }
+
+  /**
+   * Seconds this clock is ahead of a quorum of members' by what they last
+   * said (./member-clocks.ts), asked again before it counts: a witness
+   * cosigns the checkpoint it already cosigned again, with its time now, so
+   * a member whose clock was put right since (or an old impression of it)
+   * never holds the log back.
+   */
+  private async clockAhead(): Promise<number | undefined> {
+    const { members, config, primary } = this.ctx;
+    const skew = DEFAULT_SKEW_SECONDS - CLOCK_MARGIN_SECONDS;
+    if (this.memberClocks.aheadOfQuorum(members.length, config.quorum, skew) === undefined) return undefined;
+    const checkpoint = await primary.latestCheckpoint(0);
+    if (checkpoint !== undefined) {
+      const last = new Map((await primary.witnessAnswers()).map((a) => [a.member, a]));
+      await Promise.allSettled(members.filter((m) => !this.asking.has(m.name)).map((m) => this.ask(m, checkpoint, last.get(m.name), () => {})));
+    }
+    return this.memberClocks.aheadOfQuorum(members.length, config.quorum, skew);
   }
 
   /** Makes block `head.size` from the pending entries (oldest first). */
@@ -300,6 +337,7 @@ export class Sealer implements SealRunner {
     }
     await this.fault(`witness-answered:${record.member}`);
     if (cosignatures.length === 0) return;
+    this.memberClocks.observe(record.member, Math.max(...cosignatures.map(cosignatureLineTime)));
     const merged = this.merging.then(async () => {
       // Re-read: other answers may have joined the stored note meanwhile.
       const stored = (await primary.checkpointAt(checkpoint.size)) ?? checkpoint;

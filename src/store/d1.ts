@@ -12,7 +12,7 @@
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import type { Query } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { ConstraintViolation, SqlStore, type Row, type SqlBackend, type SqliteDb } from "./sql-store.js";
+import { ConstraintViolation, SqlStore, storageFailure, StorageUnavailable, type Row, type SqlBackend, type SqliteDb } from "./sql-store.js";
 
 /** D1's limit on bound parameters in one statement. */
 export const D1_MAX_PARAMS = 100;
@@ -35,12 +35,18 @@ export function d1Backend(d1: D1Database): SqlBackend {
         const results = await d1.batch<Row>(prepared);
         return results.map((r) => r.results ?? []);
       } catch (e) {
-        throw asConstraintViolation(e) ?? e;
+        throw asConstraintViolation(e) ?? asStorageUnavailable(e) ?? e;
       }
     },
     // A binding has nothing to close.
     close: () => {},
   };
+}
+
+function asStorageUnavailable(e: unknown): StorageUnavailable | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const reason = storageFailure(`${e.message} ${e.cause instanceof Error ? e.cause.message : ""}`);
+  return reason === undefined ? undefined : new StorageUnavailable(reason, { cause: e });
 }
 
 /**

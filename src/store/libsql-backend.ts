@@ -12,7 +12,7 @@
 import { LibsqlBatchError, LibsqlError, type Client, type InArgs } from "@libsql/client/web";
 import type { Query } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql/driver-core";
-import { ConstraintViolation, type Row, type SqlBackend } from "./sql-store.js";
+import { ConstraintViolation, storageFailure, StorageUnavailable, type Row, type SqlBackend } from "./sql-store.js";
 
 export function libsqlBackend(client: Client, db: LibSQLDatabase, maxParams: number): SqlBackend {
   return {
@@ -24,11 +24,17 @@ export function libsqlBackend(client: Client, db: LibSQLDatabase, maxParams: num
         const results = await client.batch(stmts, "write");
         return results.map((r) => r.rows as unknown as Row[]);
       } catch (e) {
-        throw asConstraintViolation(e) ?? e;
+        throw asConstraintViolation(e) ?? asStorageUnavailable(e) ?? e;
       }
     },
     close: () => client.close(),
   };
+}
+
+function asStorageUnavailable(e: unknown): StorageUnavailable | undefined {
+  if (!(e instanceof LibsqlError)) return undefined;
+  const reason = storageFailure(`${e.extendedCode ?? ""} ${e.code} ${e.message}`);
+  return reason === undefined ? undefined : new StorageUnavailable(reason, { cause: e });
 }
 
 /** SQLITE_CONSTRAINT and its extended codes (PRIMARYKEY, UNIQUE, TRIGGER, …). */

@@ -14,7 +14,7 @@ import { and, asc, count, desc, eq, gte, lt, min, sql, type Query, type SQL } fr
 import type { BaseSQLiteDatabase, SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { blockHash, parseBlockHeader, ZERO_HASH_HEX } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
-import { check } from "../core/errors.js";
+import { CairnError, check } from "../core/errors.js";
 import { HASH_SIZE } from "../core/hash.js";
 import { appendedRefs, refKey, type NodeRef } from "../core/tlog.js";
 import { batchTiles, blocks, checkpoints, clients, entries, historyHashes, pending, replicaStatus, toUint8Array } from "./schema.js";
@@ -68,6 +68,30 @@ export class ConstraintViolation extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The database cannot take a write for a reason outside the request — its
+ * disk is full, an I/O error, a read-only file — so nothing of the batch was
+ * written. An UNAVAILABLE CairnError: callers get 503 with Retry-After and
+ * may resend (a signed submission is known by its id), and the operator is
+ * told (http/errors.ts logs it).
+ */
+export class StorageUnavailable extends CairnError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super("UNAVAILABLE", `the log's database cannot take writes now (${reason}); nothing was written, retry later`, { ...options, retryAfter: STORAGE_RETRY_AFTER_SECONDS });
+  }
+}
+
+/** A full disk or a failing one is not cleared in a second: pushback long enough not to hammer it. */
+const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/** SQLite's result codes that say the storage, not the statement, failed (https://sqlite.org/rescode.html). */
+export function storageFailure(text: string): string | undefined {
+  if (/SQLITE_FULL|database or disk is full/.test(text)) return "disk full";
+  if (/SQLITE_IOERR|disk I\/O error/.test(text)) return "disk I/O error";
+  if (/SQLITE_READONLY|readonly database/.test(text)) return "database is read-only";
+  return undefined;
 }
 
 const blockFields = {
