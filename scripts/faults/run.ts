@@ -5,7 +5,7 @@
  * from the fault's end until every entry acknowledged before it was final,
  * and the full re-check (./recheck.ts).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -82,6 +82,17 @@ export async function runFaults(o: FaultOptions): Promise<FaultRun> {
   const startedAt = new Date();
   const rows: FaultRow[] = [];
   let d: Deployment | undefined;
+  // Ctrl-C mid-run: no process, mount or temp dir left behind (the operator processes would outlive this one).
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the deployment`);
+    void (d?.close() ?? Promise.resolve()).finally(() => {
+      if (mounted) spawnSync("umount", [primaryDir], { stdio: "ignore" });
+      rmSync(root, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     d = await Deployment.start(join(root, "data"), primaryDir);
     log(`deployment up in ${root} (primary on ${mounted ? "a 512 MiB tmpfs of its own" : "the temp dir's filesystem"})`);
@@ -92,6 +103,8 @@ export async function runFaults(o: FaultOptions): Promise<FaultRun> {
       log(`${isPass(row) ? "ok  " : "FAIL"} ${s.name}: ${row.skipped ? `skipped: ${row.skipped}` : `${row.acked} acked, ${row.lost} lost, ${row.doubled} doubled, final again ${row.finalAgainMs === undefined ? "not" : `${(row.finalAgainMs / 1000).toFixed(1)} s`}; ${row.recheck?.detail}; ${row.note}`}`);
     }
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     await d?.close();
     if (mounted) execFileSync("umount", [primaryDir], { stdio: "ignore" });
     if (o.keep || !rows.every(isPass)) log(`data and process logs kept in ${root}`);
@@ -108,6 +121,7 @@ async function runScenario(d: Deployment, s: Scenario, o: { small: boolean; rand
     kills: o.small ? 2 : 20,
     primaryMount: o.primaryMount,
     random: o.random,
+    acked: () => loads.reduce((n, l) => n + l.acked.length, 0),
     load: (servers, loops) => {
       const l = new Load({ servers, clientKey: d.clientKey, label: s.name, ...(loops ? { loops } : {}) });
       loads.push(l);

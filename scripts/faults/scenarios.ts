@@ -22,6 +22,8 @@ export interface ScenarioContext {
   /** Where the primary's filesystem is, when the runner mounted one of its own. */
   readonly primaryMount: string | undefined;
   readonly random: () => number;
+  /** Entries acknowledged so far in this scenario, by every load. */
+  acked(): number;
   /** Starts load (the runner's default load already runs against operator 0). */
   load(servers: readonly string[], loops?: number): Load;
 }
@@ -108,20 +110,21 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "operator-sigkill",
     fault: "SIGKILL of the operator mid-seal, again and again, restarting each time",
     small: true,
-    async run({ d, kills, random }) {
-      let duringCosigning = 0;
+    async run({ d, kills, random, acked }) {
+      let afterCommit = 0;
       for (let k = 0; k < kills; k++) {
+        // The load has found the restarted operator again: it is accepting and sealing.
+        const resumed = acked();
+        for (const until = Date.now() + 10_000; acked() < resumed + 50 && Date.now() < until; ) await sleep(20);
         // Half the kills land just after a block is committed, while its checkpoint is out for cosigning; half at any moment of the seal cycle.
-        if (k % 2 === 0) {
-          if (await nextBlock(d.url, 3000)) {
-            await sleep(random() * 30);
-            duringCosigning++;
-          }
-        } else await sleep(200 + random() * 1200);
+        if (k % 2 === 0 && (await nextBlock(d.url, 5000))) {
+          await sleep(random() * 30);
+          afterCommit++;
+        } else await sleep(random() * 1000);
         await d.stopOperator(0, "SIGKILL");
         await d.startOperator(0);
       }
-      return `${kills} kills: ${duringCosigning} just after a block was committed, ${kills - duringCosigning} at random moments; restarted each time`;
+      return `${kills} kills under load: ${afterCommit} just after a block was committed, ${kills - afterCommit} at random moments of the seal cycle; restarted each time`;
     },
   },
   {
