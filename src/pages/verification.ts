@@ -65,11 +65,13 @@ export async function checkReceipt(input: CheckInput): Promise<Outcome> {
 
 function verified(result: ReceiptVerification, fromDocument: boolean): Outcome {
   const done = new Map(result.steps.map((s) => [s.step, s]));
+  const { from, by } = result.interval;
   const steps = STEPS.map(({ step, title }): StepLine => {
     const s = done.get(step);
-    return { step, title, state: s?.status ?? "not-run", detail: s?.detail ?? "" };
+    // core says the times in unix seconds; a person reads them as dates.
+    const detail = step === "time" && s?.status === "ok" ? `dated ${isoTime(from)}; sealed at ${isoTime(result.sealedAt)}; a quorum had cosigned by ${isoTime(by)}` : (s?.detail ?? "");
+    return { step, title, state: s?.status ?? "not-run", detail };
   });
-  const { from, by } = result.interval;
   const what = fromDocument ? "this document existed, exactly as you have it," : "a document with this digest existed";
   const explanation = [
     `Anchored between ${when(from)}, when ${result.client} dated its entry, and ${when(by)}, by when ${result.cosigners.length} members of the consortium (${result.cosigners.join(", ")}) had cosigned the log that holds it in block ${result.blockHeight}.`,

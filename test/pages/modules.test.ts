@@ -27,6 +27,10 @@ describe("the verify page's verdicts (src/pages/verification.ts)", () => {
     expect(outcome.headline).toMatch(/^Verified: this document existed, exactly as you have it, by \d{1,2} \w+ \d{4} at \d\d:\d\d:\d\d UTC\.$/);
     expect(outcome.explanation[0]).toContain(`(${isoTime(interval.from)}), when`);
     expect(outcome.explanation[0]).toContain(`(${isoTime(interval.by)}), by when`);
+    // The time step shows dates, not core's unix seconds.
+    const time = outcome.steps.find((s) => s.step === "time")!.detail;
+    expect(time).toBe(`dated ${isoTime(interval.from)}; sealed at ${isoTime(outcome.result!.sealedAt)}; a quorum had cosigned by ${isoTime(interval.by)}`);
+    expect(time).not.toMatch(/\d{9}/);
   });
 
   it("another document: fails at the digest step, the later steps not reached", async () => {
