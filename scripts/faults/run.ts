@@ -132,7 +132,7 @@ async function runScenario(d: Deployment, s: Scenario, o: { small: boolean; rand
   if (skipped !== undefined) return { name: s.name, fault: s.fault, skipped, acked: 0, refused: new Map(), lost: 0, doubled: 0, finalAgainMs: undefined, note: "", ms: 0 };
 
   const t0 = Date.now();
-  ctx.load([d.url], o.small ? 2 : 4);
+  ctx.load([d.url], o.small ? 1 : 4);
   await sleep(500);
   const note = await s.run(ctx);
   // Final again: every entry acknowledged before the fault ended is in a cosigned checkpoint. The load goes on meanwhile for a second.
