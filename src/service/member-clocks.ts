@@ -7,7 +7,10 @@
  * the chain's times never run backwards, so a block dated by a clock 10
  * minutes fast holds finality back for those 10 minutes even after the
  * clock is put right. Seeing it coming, the sealer waits instead, and
- * pending entries stay pending (nothing acknowledged is at risk).
+ * pending entries stay pending (nothing acknowledged is at risk). The lead
+ * that counts is the verifiers' skew, whatever a witness allows itself:
+ * past it the operator counts no cosignature anyway (./cosign.ts), so
+ * holding back loses no finality that sealing would have had.
  *
  * Only what this process saw counts: a monotonic clock does not survive a
  * restart, so an operator that starts with its clock already wrong seals
