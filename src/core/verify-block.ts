@@ -57,6 +57,9 @@ import { leafHash, rootFromLevels, treeLevels } from "./merkle.js";
 import { parseEntry, verifyEntry, type Entry } from "./submission.js";
 
 /** The witness's own head block; undefined before block 0. */
+/** How far ahead of a verifier's clock a block may be dated, unless it says otherwise (a member's CAIRN_MAX_SKEW). */
+export const DEFAULT_BLOCK_SKEW_SECONDS = 60;
+
 export interface ChainTip {
   readonly height: number;
   /** Lowercase hex block hash. */

@@ -6,6 +6,7 @@
  */
 import { CairnError } from "../core/errors.js";
 import { isValidKeyName, KEY_TYPE_ED25519, parseVerifierKey } from "../core/keys.js";
+import { DEFAULT_BLOCK_SKEW_SECONDS } from "../core/verify-block.js";
 import type { WitnessConfig } from "../service/witness.js";
 import { parseInterval, type Settings } from "./config.js";
 
@@ -59,7 +60,7 @@ export function parseWitnessConfig(s: Settings): WitnessConfig {
     origin,
     logKeys,
     logUrl,
-    maxSkewSeconds: seconds("CAIRN_MAX_SKEW", 60, 3600),
+    maxSkewSeconds: seconds("CAIRN_MAX_SKEW", DEFAULT_BLOCK_SKEW_SECONDS, 3600),
     timeWindowSeconds: 300,
     syncBudgetMs: parseInterval("CAIRN_SYNC_BUDGET", s.CAIRN_SYNC_BUDGET, 10_000),
   };

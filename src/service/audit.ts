@@ -15,7 +15,7 @@ import { KeySchedule } from "../core/key-record.js";
 import { rootFromLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
-import { verifyBlock, type ChainTip } from "../core/verify-block.js";
+import { DEFAULT_BLOCK_SKEW_SECONDS, verifyBlock, type ChainTip } from "../core/verify-block.js";
 import type { ChainStore } from "../store/types.js";
 
 export interface AuditReport {
@@ -57,7 +57,7 @@ export async function auditChain(store: ChainStore, options: AuditOptions, onBlo
         origin: options.origin,
         keys,
         now: options.now,
-        maxSkewSeconds: options.maxSkewSeconds ?? 60,
+        maxSkewSeconds: options.maxSkewSeconds ?? DEFAULT_BLOCK_SKEW_SECONDS,
         timeWindowSeconds: options.timeWindowSeconds ?? 300,
       });
     } catch (e) {

@@ -8,9 +8,10 @@
  * minutes fast holds finality back for those 10 minutes even after the
  * clock is put right. Seeing it coming, the sealer waits instead, and
  * pending entries stay pending (nothing acknowledged is at risk). The lead
- * that counts is the verifiers' skew, whatever a witness allows itself:
- * past it the operator counts no cosignature anyway (./cosign.ts), so
- * holding back loses no finality that sealing would have had.
+ * that counts is what a witness lets a block be ahead of its clock by
+ * default (60 s; the sealer adds rounding): a member that set a larger
+ * CAIRN_MAX_SKEW and whose clock is that far behind would have accepted
+ * the block, and is held back for nothing.
  *
  * Only what this process saw counts: a monotonic clock does not survive a
  * restart, so an operator that starts with its clock already wrong seals

@@ -28,7 +28,7 @@ import { formatCheckpoint } from "../core/checkpoint.js";
 import { rootFromLevels, treeLevels } from "../core/merkle.js";
 import { signNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, refKey, treeRootRefs } from "../core/tlog.js";
-import { DEFAULT_SKEW_SECONDS } from "../core/verify-receipt.js";
+import { DEFAULT_BLOCK_SKEW_SECONDS } from "../core/verify-block.js";
 import { cosignatureLineTime } from "../core/witness-protocol.js";
 import type { BlockWrite, CheckpointRecord, Head, PendingRecord, WitnessAnswerRecord } from "../store/types.js";
 import type { ChainView } from "./chain.js";
@@ -38,8 +38,14 @@ import { askWitness, type WitnessAnswer } from "./cosign.js";
 import type { Member } from "./context.js";
 import { MemberClocks } from "./member-clocks.js";
 
-/** Seconds short of the witnesses' skew at which a clock running ahead stops sealing: cosignature times are whole seconds, and answers take time to arrive. */
-const CLOCK_MARGIN_SECONDS = 5;
+/**
+ * A clock runs ahead far enough to stop sealing once it is past what a
+ * witness lets a block be ahead of its own clock (the default: the operator
+ * cannot know a member's setting), plus rounding: cosignature times are
+ * whole seconds. A member that dates its cosignatures back by as much as a
+ * witness allows, honestly or not, holds nothing back.
+ */
+const CLOCK_SLACK_SECONDS = 2;
 
 /** Points at which tests may inject a failure: after each write step of a seal. */
 export type SealStep = "primary-committed" | `witness-answered:${string}` | "checkpoint-cosigned";
@@ -180,7 +186,7 @@ export class Sealer implements SealRunner {
    */
   private async clockAhead(): Promise<number | undefined> {
     const { members, config, primary } = this.ctx;
-    const skew = DEFAULT_SKEW_SECONDS - CLOCK_MARGIN_SECONDS;
+    const skew = DEFAULT_BLOCK_SKEW_SECONDS + CLOCK_SLACK_SECONDS;
     if (this.memberClocks.aheadOfQuorum(members.length, config.quorum, skew) === undefined) return undefined;
     const checkpoint = await primary.latestCheckpoint(0);
     if (checkpoint !== undefined) {

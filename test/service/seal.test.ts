@@ -19,6 +19,30 @@ import type { SealStep } from "../../src/service/seal.js";
 import { openLibsqlStore } from "../../src/store/libsql.js";
 import { anchor, document, memberSignerKey, operatorVerifierKey, ORIGIN, registerClient, startCluster, submission, TestClock, type Cluster } from "./harness.js";
 
+/** A wall clock that can be stepped (`offset`) while its monotonic reading goes on with `t`, as when NTP steps a machine's time. */
+class SteppedClock extends TestClock {
+  offset = 0;
+  override now(): number {
+    return this.t + this.offset;
+  }
+  elapsedMs(): number {
+    return this.t * 1000;
+  }
+}
+
+/** Another machine's clock, right (or `lag` seconds off) whatever the stepped one says. */
+class WallOf extends TestClock {
+  constructor(
+    private readonly of: TestClock,
+    private readonly lag = 0,
+  ) {
+    super();
+  }
+  override now(): number {
+    return this.of.t + this.lag;
+  }
+}
+
 const open: Cluster[] = [];
 async function cluster(options: Parameters<typeof startCluster>[0] = {}) {
   const c = await startCluster(options);
@@ -117,6 +141,45 @@ describe("witnesses and quorum", () => {
     expect(final).not.toContain("— m3.test ");
     // It read no entries, so it stored no block: a witness stores only what it verified.
     await checkEverything(c, ids, ["m3.test"]);
+  });
+
+  it("the operator's clock jumping 2 minutes ahead (past the 60 s a witness allows, within the 300 s a verifier allows cosignatures): it holds its pending entries instead of sealing a block every witness would refuse; put right, it seals and the block is final", async () => {
+    // The operator's wall clock can be stepped; its monotonic clock, and the witnesses' clocks, cannot.
+    const clock = new SteppedClock();
+    const c = await cluster({ clock, witnessClock: () => new WallOf(clock) });
+    const client = await registerClient(c);
+    const ids = await acknowledge(c, client, 2, "before");
+    expect(await c.services.sealer.seal()).toMatchObject({ final: true, block: { height: 0 } });
+    await c.services.sealer.idle();
+    ids.push(...(await acknowledge(c, client, 2, "waiting")));
+
+    clock.offset = 120;
+    const held = await c.services.sealer.seal();
+    expect(held.block).toBeUndefined();
+    expect(held.reason).toMatch(/^this operator's clock is ahead of the members' by about 120 s/);
+    expect((await c.primary.head()).size).toBe(1);
+    expect((await c.primary.pendingStats()).count).toBe(2);
+    expect(await (await c.request("/metrics", { admin: true })).text()).toMatch(/cairn_seals_total\{outcome="clock_ahead"\} 1/);
+
+    clock.offset = 0;
+    expect(await c.services.sealer.seal()).toMatchObject({ final: true, block: { height: 1, size: 2 } });
+    await c.services.sealer.idle();
+    await checkEverything(c, ids);
+  });
+
+  it("a member dating its cosignatures as far back as a witness lets a block be ahead (59 s) holds nothing back, even where the quorum needs it (3 of 3)", async () => {
+    const clock = new SteppedClock();
+    const c = await cluster({ clock, quorum: 3, witnessClock: (i) => (i === 3 ? new WallOf(clock, -59) : new WallOf(clock)) });
+    const client = await registerClient(c);
+    const ids: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      ids.push(...(await acknowledge(c, client, 2, `round ${round}`)));
+      // (The first block holds the client's registration too.)
+      expect(await c.services.sealer.seal()).toMatchObject({ final: true, block: { height: round, size: round === 0 ? 3 : 2 } });
+      await c.services.sealer.idle();
+      clock.t += 1;
+    }
+    await checkEverything(c, ids);
   });
 
   it("one witness down: final with the other two; it catches up by itself, verifying every block, when it returns", async () => {
