@@ -86,8 +86,7 @@ export class Deployment {
     const { settings, files } = devSettings(dir, {});
     this.settings = settings;
     this.origin = settings.CAIRN_ORIGIN!;
-    const k = parseSignerKey(settings.CAIRN_OPERATOR_KEY!);
-    this.operatorVerifierKey = formatVerifierKey(k.name, k.type, k.publicKey);
+    this.operatorVerifierKey = verifierKeyOf(settings.CAIRN_OPERATOR_KEY!);
     this.clientKey = readFileSync(files.clientKeyFile, "utf8").trim();
     this.adminToken = settings.CAIRN_ADMIN_TOKEN!;
   }
@@ -108,7 +107,7 @@ export class Deployment {
       const registered = await fetch(`${d.operators[0]!.url}/v1/admin/clients`, {
         method: "POST",
         headers: { Authorization: `Bearer ${d.adminToken}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ key: formatVerifierKey(parseSignerKey(d.clientKey).name, 1, parseSignerKey(d.clientKey).publicKey) }),
+        body: JSON.stringify({ key: verifierKeyOf(d.clientKey) }),
       });
       if (registered.status !== 201 && registered.status !== 200) throw new Error(`registering the client: ${registered.status} ${await registered.text()}`);
       d.trust = await (await fetch(`${d.operators[0]!.url}/v1/trust`)).json();
@@ -234,6 +233,11 @@ export class Deployment {
     await Promise.all([...this.operators.map((o) => Deployment.stop(o.proc)), ...this.members.map((m) => Deployment.stop(m.proc))]);
     await Promise.all(this.members.map((m) => m.proxy.close()));
   }
+}
+
+function verifierKeyOf(signerKey: string): string {
+  const k = parseSignerKey(signerKey);
+  return formatVerifierKey(k.name, k.type, k.publicKey);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -26,7 +26,8 @@ export interface Recheck {
   readonly detail: string;
 }
 
-async function withStore<T>(file: string, f: (s: LibsqlStore) => Promise<T>): Promise<T> {
+/** Opens a database file for a look, and closes it. */
+export async function withStore<T>(file: string, f: (s: LibsqlStore) => Promise<T>): Promise<T> {
   const store = await openLibsqlStore({ url: pathToFileURL(file).href, durability: "normal" });
   try {
     return await f(store);

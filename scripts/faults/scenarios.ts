@@ -7,11 +7,11 @@
  */
 import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { openLibsqlStore } from "../../src/store/libsql.js";
+import { DEFAULT_BLOCK_SKEW_SECONDS } from "../../src/core/verify-block.js";
 import { canMoveClocks, FAKETIME_LIB, sleep, type Deployment } from "./deployment.js";
 import { Load } from "./load.js";
 import { FaultProxy } from "./proxy.js";
+import { withStore } from "./recheck.js";
 
 export interface ScenarioContext {
   readonly d: Deployment;
@@ -42,14 +42,7 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<string>;
 }
 
-async function headOf(file: string): Promise<number> {
-  const store = await openLibsqlStore({ url: pathToFileURL(file).href, durability: "normal" });
-  try {
-    return (await store.head()).size;
-  } finally {
-    store.close();
-  }
-}
+const headOf = (file: string) => withStore(file, async (store) => (await store.head()).size);
 
 async function blocksNow(url: string): Promise<number> {
   const res = await fetch(`${url}/healthz`);
@@ -89,15 +82,12 @@ async function jump(clockFile: string, ms: number, url: string): Promise<number>
 }
 
 /** Blocks from `height` on dated after the real time now plus the witnesses' skew: what a clock running ahead sealed. */
-async function datedAhead(file: string, height: number): Promise<{ sealed: number; ahead: number }> {
-  const store = await openLibsqlStore({ url: pathToFileURL(file).href, durability: "normal" });
-  try {
+function datedAhead(file: string, height: number): Promise<{ sealed: number; ahead: number }> {
+  return withStore(file, async (store) => {
     const blocks = await store.listBlocks(height, 1_000_000);
-    const limit = Math.floor(Date.now() / 1000) + 60;
+    const limit = Math.floor(Date.now() / 1000) + DEFAULT_BLOCK_SKEW_SECONDS;
     return { sealed: blocks.length, ahead: blocks.filter((b) => b.sealedAt > limit).length };
-  } finally {
-    store.close();
-  }
+  });
 }
 
 const restartWitness = async (d: Deployment, name: string) => {
@@ -186,10 +176,13 @@ export const SCENARIOS: readonly Scenario[] = [
         closeSync(fd);
       }
       const [blocks0, pushback0] = [await blocksNow(d.url), await submissionsAnswered(d.url, 503)];
+      // SQLite first reuses the pages a seal frees (the pending rows it consumed): the disk is full for it only once they are used up.
+      const started = Date.now();
+      for (const until = started + 15_000; (await submissionsAnswered(d.url, 503)) === pushback0 && Date.now() < until; ) await sleep(50);
       await sleep(holdMs);
       const [blocks1, pushback1] = [await blocksNow(d.url), await submissionsAnswered(d.url, 503)];
       rmSync(filler);
-      return `filled (${(filled / 2 ** 20).toFixed(0)} MiB) for ${holdMs / 1000} s: ${pushback1 - pushback0} submissions answered 503 UNAVAILABLE + Retry-After, resent by the SDK once freed; ${blocks1 - blocks0} blocks sealed while full`;
+      return `filled (${(filled / 2 ** 20).toFixed(0)} MiB) for ${((Date.now() - started) / 1000).toFixed(1)} s: ${pushback1 - pushback0} submissions answered 503 UNAVAILABLE + Retry-After, resent by the SDK once freed; ${blocks1 - blocks0} blocks sealed while full`;
     },
   },
   {
