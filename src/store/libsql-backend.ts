@@ -14,21 +14,57 @@ import type { Query } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql/driver-core";
 import { ConstraintViolation, storageFailure, StorageUnavailable, type Row, type SqlBackend } from "./sql-store.js";
 
-export function libsqlBackend(client: Client, db: LibSQLDatabase, maxParams: number): SqlBackend {
+/**
+ * What an embedded file's backend does when a write batch meets SQLITE_BUSY.
+ * The driver leaves the failed BEGIN (or COMMIT) unreset, and while it lives
+ * every later COMMIT on that connection fails "SQL statements in progress":
+ * one lock held past the busy timeout would refuse every write after it. So
+ * the connection is replaced at once, and the batch is retried while
+ * `patienceMs` (from its first attempt) lasts, then refused as
+ * StorageUnavailable (503, nothing written).
+ */
+export interface BusyRecovery {
+  readonly reconnect: () => Promise<void>;
+  readonly patienceMs: number;
+}
+
+export function libsqlBackend(client: Client, db: LibSQLDatabase, maxParams: number, busy?: BusyRecovery): SqlBackend {
+  const writeOnce = async (statements: readonly Query[]): Promise<Row[][]> => {
+    const results = await client.batch(
+      statements.map((q) => ({ sql: q.sql, args: q.params as InArgs })),
+      "write",
+    );
+    return results.map((r) => r.rows as unknown as Row[]);
+  };
   return {
     db,
     maxParams,
     async writeBatch(statements: readonly Query[]): Promise<Row[][]> {
-      const stmts = statements.map((q) => ({ sql: q.sql, args: q.params as InArgs }));
-      try {
-        const results = await client.batch(stmts, "write");
-        return results.map((r) => r.rows as unknown as Row[]);
-      } catch (e) {
-        throw asConstraintViolation(e) ?? asStorageUnavailable(e) ?? e;
+      const deadline = Date.now() + (busy?.patienceMs ?? 0);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await writeOnce(statements);
+        } catch (e) {
+          // A busy batch committed nothing: its BEGIN IMMEDIATE or its COMMIT
+          // failed, and the open transaction dies with the dropped
+          // connection. Running it again cannot write it twice.
+          if (busy !== undefined && isBusy(e)) {
+            await busy.reconnect();
+            if (Date.now() < deadline) {
+              await new Promise((r) => setTimeout(r, Math.min(attempt, 10)));
+              continue;
+            }
+          }
+          throw asConstraintViolation(e) ?? asStorageUnavailable(e) ?? e;
+        }
       }
     },
     close: () => client.close(),
   };
+}
+
+function isBusy(e: unknown): boolean {
+  return e instanceof LibsqlError && (e.extendedCode ?? e.code).startsWith("SQLITE_BUSY");
 }
 
 function asStorageUnavailable(e: unknown): StorageUnavailable | undefined {

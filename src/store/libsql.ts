@@ -19,6 +19,7 @@ import { SqlStore, type SqlBackend } from "./sql-store.js";
  */
 export const LIBSQL_MAX_PARAMS = 30_000;
 
+/** How long a write waits for another connection's write lock before it is refused (503). */
 const BUSY_TIMEOUT_MS = 5000;
 
 export interface LibsqlStoreOptions {
@@ -30,6 +31,8 @@ export interface LibsqlStoreOptions {
   readonly migrationsFolder?: string;
   /** Embedded files only: "full" (default) fsyncs every commit; "normal" survives process crashes only. */
   readonly durability?: Durability;
+  /** Embedded files only: how long a write waits for the file's write lock (default 5 s); tests shorten it. */
+  readonly busyTimeoutMs?: number;
 }
 
 export type Durability = "full" | "normal";
@@ -48,20 +51,31 @@ export class LibsqlStore extends SqlStore {
 
 export async function openLibsqlStore(options: LibsqlStoreOptions): Promise<LibsqlStore> {
   const embedded = options.url.startsWith("file:");
+  const durability = options.durability ?? "full";
+  const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   const client = createClient({
     url: options.url,
     ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
     // For files the client pools connections and per-connection pragmas
     // (synchronous, foreign_keys) would not reach new ones. All file work is
     // synchronous native code in this thread anyway, so one connection
-    // costs no concurrency.
-    ...(embedded ? { concurrency: 1, timeout: BUSY_TIMEOUT_MS } : {}),
+    // costs no concurrency. `timeout` is SQLite's busy timeout.
+    ...(embedded ? { concurrency: 1, timeout: busyTimeoutMs } : {}),
   });
   try {
-    if (embedded) await tuneEmbedded(client, options.durability ?? "full");
+    if (embedded) await tuneEmbedded(client, durability);
     const db = drizzle(client);
     await applyMigrations(db, options.migrationsFolder ?? DEFAULT_MIGRATIONS);
-    return new LibsqlStore(libsqlBackend(client, db, options.maxParams ?? LIBSQL_MAX_PARAMS), client);
+    const busy = embedded
+      ? {
+          async reconnect() {
+            client.reconnect();
+            await tuneEmbedded(client, durability);
+          },
+          patienceMs: busyTimeoutMs,
+        }
+      : undefined;
+    return new LibsqlStore(libsqlBackend(client, db, options.maxParams ?? LIBSQL_MAX_PARAMS, busy), client);
   } catch (e) {
     client.close();
     throw e;
@@ -74,7 +88,6 @@ async function tuneEmbedded(client: Client, durability: Durability): Promise<voi
   // in groups, which makes the fsync cheap per entry. NORMAL skips that fsync
   // (commits survive a process crash only) and suits tests and benchmarks of
   // everything else.
-  await client.execute("PRAGMA busy_timeout = 5000"); // = BUSY_TIMEOUT_MS; pragmas take no bound parameters
   await client.execute("PRAGMA journal_mode = WAL");
   await client.execute(durability === "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   await client.execute("PRAGMA foreign_keys = ON");

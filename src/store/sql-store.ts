@@ -91,6 +91,7 @@ export function storageFailure(text: string): string | undefined {
   if (/SQLITE_FULL|database or disk is full/.test(text)) return "disk full";
   if (/SQLITE_IOERR|disk I\/O error/.test(text)) return "disk I/O error";
   if (/SQLITE_READONLY|readonly database/.test(text)) return "database is read-only";
+  if (/SQLITE_BUSY|database is locked/.test(text)) return "another connection holds the database's write lock";
   return undefined;
 }
 

@@ -80,11 +80,35 @@ describe("libsql file specifics", () => {
     expect(await pragma("journal_mode")).toBe("wal");
     expect(await pragma("synchronous")).toBe(2); // FULL: an acknowledged submission survives power loss
     expect(await pragma("foreign_keys")).toBe(1);
-    expect(await pragma("busy_timeout")).toBe(5000);
+    expect(await pragma("busy_timeout")).toBe(5000); // a write waits this long for another connection's lock, then is refused (503)
     s.close();
     const normal = await openLibsqlStore({ url: freshUrl(), durability: "normal" });
     expect(Object.values((await normal.client.execute("PRAGMA synchronous")).rows[0]!)[0]).toBe(1);
     normal.close();
+  });
+
+  it("refuses a write as 503 while another connection holds the write lock, and takes the next one once it is released", async () => {
+    const url = freshUrl();
+    const s = await openLibsqlStore({ url, busyTimeoutMs: 150 });
+    const other = createClient({ url, concurrency: 1 });
+    const [first, second] = makeEntries("busy", 2);
+    try {
+      // Another writer (a second operator, the CLI) holds the lock past the busy timeout: BEGIN IMMEDIATE.
+      const held = await other.transaction("write");
+      const refused = s.insertPending([first!]);
+      await expect(refused).rejects.toMatchObject({ code: "UNAVAILABLE", retryAfter: 5 });
+      await expect(refused).rejects.toThrow(/another connection holds the database's write lock.*nothing was written/);
+      await held.rollback();
+      // The driver leaves the failed BEGIN unreset; on the same connection
+      // every later COMMIT would fail "SQL statements in progress".
+      expect(await s.insertPending([first!, second!])).toEqual(new Set([first!.id, second!.id]));
+      expect((await s.pendingStats()).count).toBe(2);
+      await s.insertPending(makeEntries("after", 1));
+      expect((await s.pendingStats()).count).toBe(3);
+    } finally {
+      other.close();
+      s.close();
+    }
   });
 
   it("enforces the chain in the database itself, whoever writes", async () => {
