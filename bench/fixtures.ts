@@ -18,9 +18,9 @@ export async function signMany(signer: NoteSigner, origin: string, n: number, ta
   return out;
 }
 
-/** Starts bench/service-server.ts on `dataDir` (with extra node flags, for profiling) and waits for its URLs. */
-export async function startServerProcess(dataDir: string, nodeFlags: readonly string[] = []) {
-  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "bench/service-server.ts", dataDir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"] });
+/** Starts bench/service-server.ts on `dataDir` (with extra node flags, for profiling, and environment) and waits for its URLs. */
+export async function startServerProcess(dataDir: string, nodeFlags: readonly string[] = [], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "bench/service-server.ts", dataDir], { cwd: new URL(".", root), stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   // The witnesses' log lines share its stdout; the server's own line is the first JSON object.
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

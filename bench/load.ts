@@ -13,6 +13,8 @@ export interface LoadResult {
   readonly perSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** The slowest call: what a stall costs, which a closed loop's p99 hides (its lanes stop sending while they wait). */
+  readonly maxMs: number;
   readonly statuses: Record<number, number>;
 }
 
@@ -72,5 +74,5 @@ export async function load(
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return { requests: latencies.length, perSecond: (latencies.length / elapsed) * 1000, p50Ms: pct(50), p99Ms: pct(99), statuses };
+  return { requests: latencies.length, perSecond: (latencies.length / elapsed) * 1000, p50Ms: pct(50), p99Ms: pct(99), maxMs: latencies.at(-1) ?? NaN, statuses };
 }

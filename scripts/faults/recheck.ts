@@ -26,9 +26,9 @@ export interface Recheck {
   readonly detail: string;
 }
 
-/** Opens a database file for a look, and closes it. */
-export async function withStore<T>(file: string, f: (s: LibsqlStore) => Promise<T>): Promise<T> {
-  const store = await openLibsqlStore({ url: pathToFileURL(file).href, durability: "normal" });
+/** Opens a database file for a look (a primary with its intake), and closes it. */
+export async function withStore<T>(file: string, f: (s: LibsqlStore) => Promise<T>, options: { intake?: boolean } = {}): Promise<T> {
+  const store = await openLibsqlStore({ url: pathToFileURL(file).href, durability: "normal", ...options });
   try {
     return await f(store);
   } finally {
@@ -70,7 +70,7 @@ export async function recheck(d: Deployment, acked: readonly string[]): Promise<
       for (const e of await primary.blockEntries(h, 0, Number.MAX_SAFE_INTEGER)) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
     }
     return { blocks: head.size, counts, pending: (await primary.pendingStats()).count, hashes };
-  });
+  }, { intake: true });
   if (pending > 0) problems.push(`${pending} entries still pending`);
 
   const replicaSizes: string[] = [];

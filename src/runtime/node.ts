@@ -127,7 +127,8 @@ async function startOperator(
   // needs it here: to inject faults, to move the clock, or to seal by hand
   // with every store in this thread.
   const inThread = options.fault !== undefined || options.clock !== undefined || options.sealThread === false;
-  const primary = await openLibsqlStore(settingsOf(config.primary, "CAIRN_PRIMARY_URL"));
+  // Submissions queue in the primary's intake, which no seal's commit holds up.
+  const primary = await openLibsqlStore({ ...settingsOf(config.primary, "CAIRN_PRIMARY_URL"), intake: true });
   const ctx = createContext({ config, primary, clock: options.clock ?? systemClock, log, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   if (dev !== undefined) {

@@ -42,7 +42,7 @@ const log: Logger = Object.fromEntries(
 
 const config = parseConfig(data.settings);
 const durability = data.durability ? { durability: data.durability } : {};
-const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary, "CAIRN_PRIMARY_URL"), ...durability });
+const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary, "CAIRN_PRIMARY_URL"), ...durability, intake: true });
 const ctx = createContext({ config, primary, clock: systemClock, log });
 const { sealer } = createServices(ctx);
 

@@ -8,6 +8,7 @@
 import { createClient, type Client } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { libsqlBackend } from "./libsql-backend.js";
 import { SqlStore, type SqlBackend } from "./sql-store.js";
@@ -31,6 +32,13 @@ export interface LibsqlStoreOptions {
   readonly migrationsFolder?: string;
   /** Embedded files only: "full" (default) fsyncs every commit; "normal" survives process crashes only. */
   readonly durability?: Durability;
+  /**
+   * Embedded files only: keep the submissions waiting to be sealed in a file
+   * of their own beside this one (intakeUrl), so that queueing them never
+   * waits for a seal's commit (SqlStore's constructor says why). Creates the
+   * intake file; one that exists is opened whether or not this is set.
+   */
+  readonly intake?: boolean;
   /** Embedded files only: how long a write waits for the file's write lock (default 5 s); tests shorten it. */
   readonly busyTimeoutMs?: number;
 }
@@ -44,17 +52,52 @@ export class LibsqlStore extends SqlStore {
     backend: SqlBackend,
     /** The underlying client, for tools and tests that need raw SQL. */
     readonly client: Client,
+    intake?: { readonly backend: SqlBackend; readonly client: Client },
   ) {
-    super(backend);
+    super(backend, intake?.backend);
+    this.intakeClient = intake?.client;
   }
+
+  /** The intake's client (`intake: true`), for tools and tests that need raw SQL. */
+  readonly intakeClient: Client | undefined;
+}
+
+/**
+ * Where an embedded primary keeps its intake (`intake: true`): a file beside
+ * it, `primary.db` → `primary.intake.db`.
+ */
+export function intakeUrl(url: string): string {
+  const [path, query] = url.split("?", 2) as [string, string | undefined];
+  const file = /\.db$/.test(path) ? path.replace(/\.db$/, ".intake.db") : `${path}.intake`;
+  return query === undefined ? file : `${file}?${query}`;
 }
 
 export async function openLibsqlStore(options: LibsqlStoreOptions): Promise<LibsqlStore> {
-  const embedded = options.url.startsWith("file:");
+  const main = await openBackend(options.url, options);
+  // An intake that exists is always opened: a tool that opened the primary
+  // alone would not see the entries waiting in it (a seal would never take them).
+  const intake = options.url.startsWith("file:") && ((options.intake ?? false) || existsSync(filePath(intakeUrl(options.url))));
+  if (!intake) return new LibsqlStore(main.backend, main.client);
+  try {
+    return new LibsqlStore(main.backend, main.client, await openBackend(intakeUrl(options.url), options));
+  } catch (e) {
+    main.backend.close();
+    throw e;
+  }
+}
+
+/** The path of a `file:` URL, as libSQL reads it (`file:rel/x.db`, `file:/abs/x.db`, `file:///abs/x.db`). */
+function filePath(url: string): string {
+  const rest = url.slice("file:".length).split("?", 1)[0]!;
+  return rest.startsWith("//") ? fileURLToPath(`file:${rest}`) : rest;
+}
+
+async function openBackend(url: string, options: LibsqlStoreOptions): Promise<{ backend: SqlBackend; client: Client }> {
+  const embedded = url.startsWith("file:");
   const durability = options.durability ?? "full";
   const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   const client = createClient({
-    url: options.url,
+    url,
     ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
     // For files the client pools connections and per-connection pragmas
     // (synchronous, foreign_keys) would not reach new ones. All file work is
@@ -65,6 +108,7 @@ export async function openLibsqlStore(options: LibsqlStoreOptions): Promise<Libs
   try {
     if (embedded) await tuneEmbedded(client, durability);
     const db = drizzle(client);
+    // An intake gets the whole schema too: one migration history, and only its pending table is used.
     await applyMigrations(db, options.migrationsFolder ?? DEFAULT_MIGRATIONS);
     const busy = embedded
       ? {
@@ -75,7 +119,7 @@ export async function openLibsqlStore(options: LibsqlStoreOptions): Promise<Libs
           patienceMs: busyTimeoutMs,
         }
       : undefined;
-    return new LibsqlStore(libsqlBackend(client, db, options.maxParams ?? LIBSQL_MAX_PARAMS, busy), client);
+    return { backend: libsqlBackend(client, db, options.maxParams ?? LIBSQL_MAX_PARAMS, busy), client };
   } catch (e) {
     client.close();
     throw e;

@@ -10,7 +10,7 @@
  * batch, and the chain head moves by the primary key on blocks.height plus
  * the `blocks_chain_link` trigger (migrations/0001_chain_link.sql).
  */
-import { and, asc, count, desc, eq, gte, lt, min, sql, type Query, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, lt, min, sql, type Query, type SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase, SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { blockHash, parseBlockHeader, ZERO_HASH_HEX } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
@@ -166,15 +166,25 @@ export class SqlStore implements PrimaryStore {
   readonly #backend: SqlBackend;
   readonly #db: SqliteDb;
   readonly #reads: ReturnType<typeof preparePointReads>;
+  readonly #intake: Intake | undefined;
 
-  constructor(backend: SqlBackend) {
+  /**
+   * `intake`: a database of its own for the submissions waiting to be
+   * sealed, so that queueing one never waits for a seal's commit, which
+   * holds the log's write lock for as long as a block takes to write
+   * (a file has one writer at a time). Without it pending entries live in
+   * the log's database, and a seal consumes them in its own commit.
+   */
+  constructor(backend: SqlBackend, intake?: SqlBackend) {
     this.#backend = backend;
     this.#db = backend.db;
     this.#reads = preparePointReads(backend.db);
+    this.#intake = intake && { backend: intake, db: intake.db, pending: preparePointReads(intake.db).pending };
   }
 
   close(): void {
     this.#backend.close();
+    this.#intake?.backend.close();
   }
 
   // ---- chain -------------------------------------------------------------
@@ -198,14 +208,21 @@ export class SqlStore implements PrimaryStore {
       ...this.#insertHistory(write.historyHashes),
     ];
     if (options.checkpoint) statements.push(this.#upsertCheckpoint(options.checkpoint));
-    if (options.consumePending) statements.push(...this.#deletePending(write.entries.map((e) => e.id)));
+    const ids = write.entries.map((e) => e.id);
+    if (options.consumePending) statements.push(...deletePending(ids, this.#backend.maxParams));
     try {
       await this.#backend.writeBatch(statements);
-      return "appended";
     } catch (e) {
       if (isChainConflict(e)) return "conflict";
       throw e;
     }
+    if (options.consumePending && this.#intake !== undefined) {
+      // After the block's commit, never before: a crash in between leaves
+      // sealed entries in the intake, which takePending drops; clearing them
+      // first could lose entries that no block holds.
+      await this.#intake.backend.writeBatch(deletePending(ids, this.#intake.backend.maxParams)).catch(() => undefined);
+    }
+    return "appended";
   }
 
   async getBlock(height: number): Promise<BlockRecord | undefined> {
@@ -383,28 +400,63 @@ export class SqlStore implements PrimaryStore {
 
   async insertPending(list: readonly NewPending[]): Promise<Set<string>> {
     if (list.length === 0) return new Set();
+    const into = this.#intake?.backend ?? this.#backend;
+    // An intake's statement cannot see the log's entries: they are looked up
+    // first, and an id sealed in between is dropped by takePending.
+    const skipSealed = this.#intake === undefined;
+    if (!skipSealed) {
+      const sealed = await this.#sealedAmong(list.map((e) => e.id));
+      list = list.filter((e) => !sealed.has(e.id));
+      if (list.length === 0) return new Set();
+    }
     const numbered = list.map((e, position) => ({ e, position }));
-    const statements = chunkByParams(numbered, PENDING_WIDTH, this.#backend.maxParams).map(insertPendingStatement);
-    const results = await this.#backend.writeBatch(statements);
+    const statements = chunkByParams(numbered, PENDING_WIDTH, into.maxParams).map((part) => insertPendingStatement(part, skipSealed));
+    const results = await into.writeBatch(statements);
     return new Set(results.flat().map((row) => String(row.id)));
   }
 
   async getPending(id: string): Promise<PendingRecord | undefined> {
-    return this.#reads.pending.get({ id });
+    return (await this.#reads.pending.get({ id })) ?? (await this.#intake?.pending.get({ id }));
   }
 
   async takePending(limit: number): Promise<PendingRecord[]> {
-    return this.#db.select(pendingFields).from(pending).orderBy(asc(pending.seq)).limit(limit);
+    // The log's own pending rows first: chain records queued with a client's
+    // row (putClient), and anything from before the intake existed.
+    const own = await this.#db.select(pendingFields).from(pending).orderBy(asc(pending.seq)).limit(limit);
+    if (this.#intake === undefined || own.length >= limit) return own;
+    const queued = await this.#intake.db.select(pendingFields).from(pending).orderBy(asc(pending.seq)).limit(limit - own.length);
+    const sealed = await this.#sealedAmong(queued.map((p) => p.id));
+    if (sealed.size > 0) await this.#intake.backend.writeBatch(deletePending([...sealed], this.#intake.backend.maxParams));
+    const taken = new Set(own.map((p) => p.id));
+    return [...own, ...queued.filter((p) => !sealed.has(p.id) && !taken.has(p.id))];
   }
 
   async pendingStats(): Promise<{ count: number; oldestReceivedAt: number | null }> {
-    const [row] = await this.#db.select({ count: count(), oldest: min(pending.receivedAt) }).from(pending);
-    return { count: row?.count ?? 0, oldestReceivedAt: row?.oldest ?? null };
+    const stats = async (db: SqliteDb) => {
+      const [row] = await db.select({ count: count(), oldest: min(pending.receivedAt) }).from(pending);
+      return { count: row?.count ?? 0, oldestReceivedAt: row?.oldest ?? null };
+    };
+    const own = await stats(this.#db);
+    if (this.#intake === undefined) return own;
+    const queued = await stats(this.#intake.db);
+    const oldest = [own.oldestReceivedAt, queued.oldestReceivedAt].filter((t): t is number => t !== null);
+    return { count: own.count + queued.count, oldestReceivedAt: oldest.length === 0 ? null : Math.min(...oldest) };
   }
 
   async pendingChainRecords(): Promise<string[]> {
-    const rows = await this.#db.select({ entry: pending.entry }).from(pending).where(eq(pending.digest, "")).orderBy(asc(pending.seq));
-    return rows.map((r) => r.entry);
+    const records = (db: SqliteDb) => db.select({ entry: pending.entry }).from(pending).where(eq(pending.digest, "")).orderBy(asc(pending.seq));
+    const rows = [...(await records(this.#db)), ...(this.#intake ? await records(this.#intake.db) : [])];
+    return [...new Set(rows.map((r) => r.entry))];
+  }
+
+  /** Which of `ids` the log's entries already hold. */
+  async #sealedAmong(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const part of chunkByParams(ids, 1, this.#backend.maxParams)) {
+      const rows = await this.#db.select({ id: entries.id }).from(entries).where(inArray(entries.id, [...part]));
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
   }
 
   async anchorsOfDigest(digest: string, limit: number, client?: string): Promise<(EntryRecord | PendingRecord)[]> {
@@ -414,6 +466,10 @@ export class SqlStore implements PrimaryStore {
     // With `client`, in the query itself, so others' anchors cannot push a
     // client's own past the limit.
     const by = (table: typeof entries | typeof pending) => (client === undefined ? sql`` : sql` AND ${table.client} = ${client}`);
+    // The intake is read first: an entry leaves it only after its block is
+    // committed, so reading the log after it cannot miss one being sealed
+    // meanwhile (seen twice at most, and kept once, as sealed).
+    const queued = this.#intake === undefined ? [] : await this.#intake.db.select(pendingFields).from(pending).where(sql`${pending.digest} = ${digest}${by(pending)}`).orderBy(asc(pending.seq)).limit(limit);
     const rows = await this.#db.all<Row>(sql`
       SELECT 0 AS kind, height, idx, NULL AS seq, id, entry, digest, client, received_at, promise
         FROM ${entries} WHERE digest = ${digest}${by(entries)}
@@ -422,7 +478,9 @@ export class SqlStore implements PrimaryStore {
         FROM ${pending} WHERE digest = ${digest}${by(pending)}
       ORDER BY kind, height, idx, seq
       LIMIT ${limit}`);
-    return rows.map(anchorFromRow);
+    const found = rows.map(anchorFromRow);
+    const seen = new Set(found.map((a) => a.id));
+    return [...found, ...queued.filter((p) => !seen.has(p.id))].slice(0, limit);
   }
 
   // ---- replicas ----------------------------------------------------------
@@ -465,13 +523,6 @@ export class SqlStore implements PrimaryStore {
     return bulkInsert(historyHashes, ["level", "idx", "hash"], rows, this.#backend.maxParams);
   }
 
-  #deletePending(ids: readonly string[]): Query[] {
-    return chunkByParams(ids, 1, this.#backend.maxParams).map((part) => ({
-      sql: `DELETE FROM "pending" WHERE "id" IN ${placeholderRows(1, part.length)}`,
-      params: part,
-    }));
-  }
-
   /** Keeps, per size, the note with the most cosignatures (ties: the first stored). */
   #upsertCheckpoint(c: CheckpointRecord): Query {
     return this.#db
@@ -491,13 +542,6 @@ export class SqlStore implements PrimaryStore {
   }
 }
 
-/**
- * INSERT … SELECT from a VALUES list: skips ids already sealed (NOT EXISTS in
- * entries) and ids already pending or repeated in the list (ON CONFLICT DO
- * NOTHING), inserts in array order (ORDER BY position, so the rowid seq
- * follows it), and RETURNING reports exactly the rows that went in. The
- * WHERE clause also keeps SQLite from reading ON CONFLICT as a join's ON.
- */
 /** Queues one chain record (a client registration or revocation) when `condition` holds. */
 function pendingRecordStatement(r: NewPending, condition: Query): Query {
   return {
@@ -508,14 +552,35 @@ function pendingRecordStatement(r: NewPending, condition: Query): Query {
   };
 }
 
-function insertPendingStatement(part: readonly { e: NewPending; position: number }[]): Query {
+interface Intake {
+  readonly backend: SqlBackend;
+  readonly db: SqliteDb;
+  readonly pending: ReturnType<typeof preparePointReads>["pending"];
+}
+
+function deletePending(ids: readonly string[], maxParams: number): Query[] {
+  return chunkByParams(ids, 1, maxParams).map((part) => ({
+    sql: `DELETE FROM "pending" WHERE "id" IN ${placeholderRows(1, part.length)}`,
+    params: part,
+  }));
+}
+
+/**
+ * INSERT … SELECT from a VALUES list: skips ids already sealed (NOT EXISTS in
+ * entries, where the entries are in the same database: `skipSealed`) and ids
+ * already pending or repeated in the list (ON CONFLICT DO NOTHING), inserts
+ * in array order (ORDER BY position, so the rowid seq follows it), and
+ * RETURNING reports exactly the rows that went in. The WHERE clause also
+ * keeps SQLite from reading ON CONFLICT as a join's ON.
+ */
+function insertPendingStatement(part: readonly { e: NewPending; position: number }[], skipSealed: boolean): Query {
   const params: unknown[] = [];
   for (const { e, position } of part) params.push(position, e.id, e.entry, e.digest, e.client, e.receivedAt, e.promise);
   return {
     sql: `INSERT INTO "pending" ("id", "entry", "digest", "client", "received_at", "promise")
       SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7
         FROM (VALUES ${placeholderRows(part.length, PENDING_WIDTH)}) AS v
-       WHERE NOT EXISTS (SELECT 1 FROM "entries" AS e WHERE e."id" = v.column2)
+       WHERE ${skipSealed ? `NOT EXISTS (SELECT 1 FROM "entries" AS e WHERE e."id" = v.column2)` : "1"}
        ORDER BY v.column1
       ON CONFLICT ("id") DO NOTHING
       RETURNING "id"`,

@@ -80,8 +80,14 @@ describe("npm start's topology: an operator and three witness processes", () => 
   it("one witness killed: still final; two killed: not final, entries wait; one back: it catches up and the chain is final again", async () => {
     await kill("member-3.localhost");
     const one = await anchor("topology: one down\n");
-    const report = await sealNow();
-    expect(report.final).toBe(true);
+    // Under a loaded machine a witness may answer after the seal stopped
+    // waiting; the next seal asks it again and makes no new block meanwhile.
+    let report = await sealNow();
+    for (let i = 0; !report.final && i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      report = await sealNow();
+    }
+    expect(report.final, JSON.stringify(report)).toBe(true);
     expect(report.cosigners.sort()).toEqual(["member-1.localhost", "member-2.localhost"]);
     await verifyReceipt(await (await receipt(one.id)).json(), trust, { document: one.doc });
 

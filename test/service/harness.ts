@@ -178,7 +178,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const witnesses = options.witnesses ?? (await makeWitnesses(dir, options.members ?? 3, url, clock, options.witnessClock));
   const defaults = { ...clusterConfig(dir, witnesses, options.quorum), ...options.config };
   const config = options.configure ? options.configure(defaults) : defaults;
-  const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal" });
+  const primary = await openLibsqlStore({ ...libsqlDatabase(config.primary), durability: "normal", intake: true });
   const ctx = createContext({ config, primary, clock, log: options.log ?? silentLogger });
   const services = createServices(ctx, options.fault ? { fault: options.fault } : {});
   const app = createApp(services, { onInternalError: () => {}, sourceOf: (c) => getConnInfo(c).remote.address });

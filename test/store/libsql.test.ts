@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { createClient, type Client } from "@libsql/client";
 import { afterAll, describe, expect, it } from "vitest";
-import { openLibsqlStore, type LibsqlStoreOptions } from "../../src/store/libsql.js";
+import { intakeUrl, openLibsqlStore, type LibsqlStoreOptions } from "../../src/store/libsql.js";
 import { ChainBuilder, makeEntries } from "./chain-fixture.js";
 import { storeContract } from "./contract.js";
 
@@ -34,6 +34,8 @@ const plain = opener();
 storeContract("libsql file", plain.open, { twins: plain.twins });
 const d1Like = opener({ maxParams: 100 });
 storeContract("libsql file, 100 params a statement", d1Like.open, { twins: d1Like.twins });
+const withIntake = opener({ intake: true });
+storeContract("libsql file with an intake", withIntake.open, { twins: withIntake.twins });
 
 describe("libsql file specifics", () => {
   it("applies migrations once: reopening keeps the data", async () => {
@@ -109,6 +111,75 @@ describe("libsql file specifics", () => {
       other.close();
       s.close();
     }
+  });
+
+  describe("an intake beside the primary", () => {
+    it("queues submissions while another connection holds the log's write lock (a seal committing a block)", async () => {
+      const url = freshUrl();
+      const s = await openLibsqlStore({ url, intake: true, busyTimeoutMs: 150 });
+      const sealer = createClient({ url, concurrency: 1 });
+      try {
+        const held = await sealer.transaction("write");
+        const list = makeEntries("during a seal", 3);
+        expect(await s.insertPending(list)).toEqual(new Set(list.map((e) => e.id)));
+        expect((await s.pendingStats()).count).toBe(3);
+        await held.rollback();
+        expect(fs.existsSync(intakeUrl(url).slice("file:".length))).toBe(true);
+        // Any later opener of the primary sees what waits in its intake, asked for or not.
+        const tool = await openLibsqlStore({ url });
+        expect((await tool.pendingStats()).count).toBe(3);
+        tool.close();
+      } finally {
+        sealer.close();
+        s.close();
+      }
+    });
+
+    it("seals what a seal left in the intake once: a crash between the block's commit and clearing the intake", async () => {
+      const url = freshUrl();
+      const s = await openLibsqlStore({ url, intake: true });
+      const list = makeEntries("crash", 4);
+      await s.insertPending(list);
+      // The block commits and the intake is not cleared, as if the seal died in between.
+      const chain = new ChainBuilder();
+      expect(await s.appendBlock(chain.next(list.slice(0, 3)), { consumePending: false })).toBe("appended");
+      expect((await s.pendingStats()).count).toBe(4);
+      expect(await s.takePending(10)).toEqual([expect.objectContaining({ id: list[3]!.id })]);
+      expect((await s.pendingStats()).count).toBe(1); // the sealed three are gone from the intake
+      // Resubmitting a sealed entry queues nothing; its digest is found once, as sealed.
+      expect(await s.insertPending([list[0]!])).toEqual(new Set());
+      expect((await s.anchorsOfDigest(list[0]!.digest, 10)).map((a) => ("height" in a ? "sealed" : "pending"))).toEqual(["sealed"]);
+      s.close();
+    });
+
+    it("finds an entry sealed while still in the intake once, as sealed", async () => {
+      const url = freshUrl();
+      const s = await openLibsqlStore({ url, intake: true });
+      const [e] = makeEntries("both", 1);
+      await s.insertPending([e!]);
+      await s.appendBlock(new ChainBuilder().next([e!]), {});
+      expect(await s.getPending(e!.id)).toBeDefined(); // still in the intake
+      const anchors = await s.anchorsOfDigest(e!.digest, 10);
+      expect(anchors).toHaveLength(1);
+      expect(anchors[0]).toMatchObject({ id: e!.id, height: 0 });
+      s.close();
+    });
+
+    it("still takes what was pending in the log's own file before the intake, each entry once", async () => {
+      const url = freshUrl();
+      const before = await openLibsqlStore({ url });
+      const old = makeEntries("old", 2);
+      await before.insertPending(old);
+      before.close();
+      const s = await openLibsqlStore({ url, intake: true });
+      const fresh = makeEntries("new", 1);
+      expect(await s.insertPending([old[1]!, ...fresh])).toEqual(new Set([old[1]!.id, fresh[0]!.id])); // a client resending
+      expect((await s.takePending(10)).map((p) => p.id)).toEqual([old[0]!.id, old[1]!.id, fresh[0]!.id]);
+      const taken = await s.takePending(10);
+      expect(await s.appendBlock(new ChainBuilder().next(taken), { consumePending: true })).toBe("appended");
+      expect(await s.pendingStats()).toEqual({ count: 0, oldestReceivedAt: null });
+      s.close();
+    });
   });
 
   it("enforces the chain in the database itself, whoever writes", async () => {
