@@ -52,14 +52,10 @@ export class LibsqlStore extends SqlStore {
     backend: SqlBackend,
     /** The underlying client, for tools and tests that need raw SQL. */
     readonly client: Client,
-    intake?: { readonly backend: SqlBackend; readonly client: Client },
+    intake?: SqlBackend,
   ) {
-    super(backend, intake?.backend);
-    this.intakeClient = intake?.client;
+    super(backend, intake);
   }
-
-  /** The intake's client (`intake: true`), for tools and tests that need raw SQL. */
-  readonly intakeClient: Client | undefined;
 }
 
 /**
@@ -79,7 +75,7 @@ export async function openLibsqlStore(options: LibsqlStoreOptions): Promise<Libs
   const intake = options.url.startsWith("file:") && ((options.intake ?? false) || existsSync(filePath(intakeUrl(options.url))));
   if (!intake) return new LibsqlStore(main.backend, main.client);
   try {
-    return new LibsqlStore(main.backend, main.client, await openBackend(intakeUrl(options.url), options));
+    return new LibsqlStore(main.backend, main.client, (await openBackend(intakeUrl(options.url), options)).backend);
   } catch (e) {
     main.backend.close();
     throw e;

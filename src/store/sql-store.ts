@@ -219,7 +219,8 @@ export class SqlStore implements PrimaryStore {
     if (options.consumePending && this.#intake !== undefined) {
       // After the block's commit, never before: a crash in between leaves
       // sealed entries in the intake, which takePending drops; clearing them
-      // first could lose entries that no block holds.
+      // first could lose entries that no block holds. A clearing that fails
+      // leaves that same state, so the block is still "appended".
       await this.#intake.backend.writeBatch(deletePending(ids, this.#intake.backend.maxParams)).catch(() => undefined);
     }
     return "appended";
