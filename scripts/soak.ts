@@ -29,12 +29,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CairnClient } from "../src/client/index.js";
 import { utf8 } from "../src/core/bytes.js";
+import { freePorts } from "../src/runtime/dev-members.js";
 import { installNodeEd25519 } from "../src/runtime/node-ed25519.js";
 import { memoryMiB, processTree } from "../bench/proc.js";
 import { ROOT } from "./wrangler.js";
@@ -58,22 +58,6 @@ function parseOptions(argv: readonly string[]): Options {
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown flag ${a} (known: ${[...known].join(", ")})`);
   if (!argv.includes("--minutes")) throw new Error("usage: npm run soak -- --minutes N [--rate R] [--sample-seconds S] [--record]");
   return { minutes: value("--minutes", 10), rate: value("--rate", 200), sampleSeconds: value("--sample-seconds", 60), record: argv.includes("--record") };
-}
-
-/** Four consecutive free loopback ports: the operator's and, after it, its three witnesses' (the embedded default's layout). */
-async function freePorts(): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((done) => {
-      const s = createServer();
-      s.once("error", () => done(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => done(true)));
-    });
-  for (let tries = 0; tries < 50; tries++) {
-    // Below the ports outgoing connections are given (src/runtime/dev-members.ts freePort).
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    if ((await Promise.all([0, 1, 2, 3].map((i) => free(base + i)))).every(Boolean)) return base;
-  }
-  throw new Error("no four consecutive free ports on 127.0.0.1");
 }
 
 async function startCairn(dir: string, port: number): Promise<{ child: ChildProcess; url: string }> {
@@ -130,7 +114,7 @@ interface Window {
 async function soak(o: Options): Promise<boolean> {
   installNodeEd25519();
   const dir = mkdtempSync(join(os.tmpdir(), "cairn-soak-"));
-  const port = await freePorts();
+  const port = await freePorts(4); // the operator's, then its three witnesses'
   const load0 = os.loadavg();
   const { child, url } = await startCairn(dir, port);
   const errors: string[] = [];

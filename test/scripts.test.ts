@@ -8,7 +8,6 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { ROOT } from "../scripts/wrangler.js";
 import { wranglerDevArgs } from "../scripts/dev-worker-args.js";
 import { startHranaServer } from "./worker/hrana-server.js";
 import { haveBrowser } from "./pages/browser.js";
+import { freePorts } from "../src/runtime/dev-members.js";
 
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
 
@@ -95,15 +95,6 @@ async function refusedEventually(url: string): Promise<void> {
     if (Date.now() > until) throw new Error(`${url} still answers 30 s after Ctrl-C`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe("package.json scripts", () => {
@@ -262,7 +253,7 @@ export const check = (receipt: ReceiptJson, trust: unknown, doc: Uint8Array) => 
   });
 
   it("dev:worker: serves the Worker where the user's --ip and --port say, and stops on Ctrl-C", async () => {
-    const port = await freePort();
+    const port = await freePorts(4); // the Worker's, then its three witnesses' (port + 1 … + 3)
     const dev = await serve("dev:worker", ["--ip", "127.0.0.1", "--port", String(port)], {}, /Anchor a document/);
     try {
       expect(dev.out()).toContain(`serving http://127.0.0.1:${port}`);
@@ -277,7 +268,7 @@ export const check = (receipt: ReceiptJson, trust: unknown, doc: Uint8Array) => 
   });
 
   it("start: the operator and three member witnesses, each its own process, serve; Ctrl-C stops them all", async () => {
-    const port = await freePort();
+    const port = await freePorts(4); // the operator's, then its three witnesses'
     const data = join(copy, "data-start");
     const node = await serve("start", [], { PORT: String(port), CAIRN_DATA_DIR: data }, new RegExp(`Cairn is serving \\S+ at http://127\\.0\\.0\\.1:${port}`));
     const witnesses = [1, 2, 3].map((i) => `http://127.0.0.1:${port + i}`);

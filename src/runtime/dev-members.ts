@@ -125,13 +125,31 @@ function prefixLines(child: ChildProcess, name: string): void {
  * by some client's socket in between, on a busy machine.
  */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return freePorts(1, host);
+}
+
+/**
+ * The first of `count` consecutive ports nobody listens on now, from the
+ * same range as freePort: the embedded default's layout, an operator at
+ * PORT and its witnesses at PORT+1, PORT+2, PORT+3. No port is handed out
+ * twice by one process, so calls made together (before any of their
+ * servers listens) never collide with each other.
+ */
+export async function freePorts(count: number, host = "127.0.0.1"): Promise<number> {
   const [low, high] = listeningRange();
   for (let tries = 0; tries < 64; tries++) {
-    const port = low + Math.floor(Math.random() * (high - low));
-    if (await canListen(host, port)) return port;
+    const base = low + Math.floor(Math.random() * (high - low - count));
+    const run = Array.from({ length: count }, (_, i) => base + i);
+    if (run.some((port) => handedOut.has(port))) continue;
+    for (const port of run) handedOut.add(port);
+    if ((await Promise.all(run.map((port) => canListen(host, port)))).every(Boolean)) return base;
   }
-  return kernelPort(host);
+  if (count === 1) return kernelPort(host);
+  throw new Error(`no ${count} consecutive free ports on ${host}`);
 }
+
+/** Ports this process has handed out: each one's server may not listen yet. */
+const handedOut = new Set<number>();
 
 function listeningRange(): [number, number] {
   let ephemeralStart = 32768;

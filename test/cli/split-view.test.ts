@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { consistencyProof, generateKeyPair, cosign, parseNote, parseSignerKey, signNote, noteSigner, toBase64, toHex, sha256 } from "../../src/core/index.js";
 import { buildChain, documentOf, members, trust, type Chain } from "../core/chain-fixture.js";
 import { cairnRunner, spawnCairn } from "./run-cairn.js";
+import { freePort } from "../../src/runtime/dev-members.js";
 
 /** Entries and cosignatures dated a little before now, so the verifier's clock accepts them. */
 const T = Math.floor(Date.now() / 1000) - 3600;
@@ -232,10 +233,3 @@ async function untilMetric(port: number, name: string, atLeast: number): Promise
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((done) => s.listen(0, "127.0.0.1", done));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((done) => s.close(done));
-  return port;
-}
