@@ -152,6 +152,19 @@ describe("libsql file specifics", () => {
       s.close();
     });
 
+    it("drops every sealed entry a crash left in the intake, however many: the lookup goes in parts of 4,096 ids", async () => {
+      const url = freshUrl();
+      const s = await openLibsqlStore({ url, intake: true });
+      const list = makeEntries("big crash", 9_000);
+      await s.insertPending(list);
+      // Sealed: the first 8,999 (parts of 4,096, 4,096 and 807 ids), and the last one, not.
+      expect(await s.appendBlock(new ChainBuilder().next(list.slice(0, 8_999)), { consumePending: false })).toBe("appended");
+      expect((await s.takePending(10_000)).map((p) => p.id)).toEqual([list[8_999]!.id]);
+      // Resent together, the sealed ones are refused, the pending one is known.
+      expect(await s.insertPending(list)).toEqual(new Set());
+      s.close();
+    });
+
     it("finds an entry sealed while still in the intake once, as sealed", async () => {
       const url = freshUrl();
       const s = await openLibsqlStore({ url, intake: true });
