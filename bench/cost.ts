@@ -19,28 +19,10 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { noteSigner } from "../src/core/index.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
-import { signMany, startServerProcess } from "./fixtures.js";
+import { getJson, signMany, startServerProcess } from "./fixtures.js";
 import { cpuMs, processTree } from "./proc.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * GET a JSON status, once again if the connection was reset: a witness busy
- * verifying a block for seconds lets its keep-alive timer expire while this
- * process's next poll is already on the wire, and Node answers that with a
- * reset (the poll, not the service, is what failed).
- */
-async function getJson<T>(url: string): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return (await (await fetch(url)).json()) as T;
-    } catch (e) {
-      const cause = String((e as Error).cause ?? "no cause given");
-      if (attempt < 3 && cause.includes("ECONNRESET")) continue;
-      throw new Error(`GET ${url}: ${(e as Error).message} (${cause})`);
-    }
-  }
-}
 
 /** Open-loop POSTs at `rate`/s over keep-alive sockets; resolves with the statuses once every answer is in. */
 async function postAtRate(url: URL, path: string, bodies: readonly string[], rate: number): Promise<{ statuses: Record<string, number>; latencies: number[] }> {

@@ -31,3 +31,26 @@ export async function startServerProcess(dataDir: string, nodeFlags: readonly st
   });
   return { child, ...(JSON.parse(line) as { url: string; bareUrl: string }) };
 }
+
+/**
+ * GET a status or metrics page, once more if the kept-alive connection was
+ * reset. This process blocks its own event loop for seconds (signing many
+ * submissions) and a busy witness blocks its own; either way a server may
+ * close an idle connection while the next request is already being written
+ * on it, and Node answers that with a reset: the poll failed, not the service.
+ */
+export async function getText(url: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(url)).text();
+    } catch (e) {
+      const cause = String((e as Error).cause ?? "no cause given");
+      if (attempt < 3 && /ECONNRESET|other side closed|socket hang up/.test(cause)) continue;
+      throw new Error(`GET ${url}: ${(e as Error).message} (${cause})`);
+    }
+  }
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  return JSON.parse(await getText(url)) as T;
+}

@@ -96,6 +96,8 @@ export class Sealer implements SealRunner {
   /** Each member's last logged answer and when (see worthLogging). */
   private readonly logged = new Map<string, { key: string; at: number }>();
   private readonly memberClocks: MemberClocks;
+  /** Where the last block's seal went, in ms, for its log line. */
+  private phases: Record<string, number> | undefined;
 
   constructor(
     private readonly ctx: Context,
@@ -128,12 +130,14 @@ export class Sealer implements SealRunner {
 
   private async run(): Promise<SealReport> {
     const started = performance.now();
+    this.phases = undefined;
     try {
       const report = await this.sealOnce();
       const outcome = report.block ? "block" : !report.final ? "not_final" : report.reason?.startsWith("another") ? "conflict" : report.reason?.startsWith(CLOCK_AHEAD) ? "clock_ahead" : "idle";
       this.seals({ outcome });
-      if (report.reason !== undefined && outcome !== "idle") this.ctx.log.warn("seal", { outcome, reason: report.reason, head: report.head.size });
-      else if (report.block) this.ctx.log.info("seal", { outcome, ...report.block, cosigners: report.cosigners.length });
+      const made = report.block && { ...report.block, cosigners: report.cosigners.length, ...(this.phases ?? {}) };
+      if (report.reason !== undefined && outcome !== "idle") this.ctx.log.warn("seal", { outcome, reason: report.reason, head: report.head.size, ...made });
+      else if (made) this.ctx.log.info("seal", { outcome, ...made });
       return report;
     } catch (e) {
       this.seals({ outcome: "error" });
@@ -158,22 +162,34 @@ export class Sealer implements SealRunner {
       };
     }
 
+    let mark = performance.now();
+    /** ms since the previous lap. */
+    const lap = () => {
+      const now = performance.now();
+      const ms = Math.round(now - mark);
+      mark = now;
+      return ms;
+    };
     const pending = await primary.takePending(config.batchLimit);
     const stats = await primary.pendingStats();
     this.pendingGauge(stats.count);
     if (pending.length === 0) return { ...before, reason: "no pending entries" };
+    const takeMs = lap();
 
     const write = await this.buildBlock(head, pending);
     const { block } = write;
     const checkpoint = await this.checkpointFor(block.height + 1, write);
+    const buildMs = lap();
     const outcome = await primary.appendBlock(write, { consumePending: true, checkpoint });
     if (outcome === "conflict") return { ...before, reason: `another sealer made block ${block.height}` };
+    const commitMs = lap();
     this.sealedEntries({}, block.size);
     this.pendingGauge(Math.max(0, stats.count - block.size));
     await this.fault("primary-committed");
 
     head = { size: block.height + 1, hash: block.hash };
     const after = await this.finalize(head);
+    this.phases = { takeMs, buildMs, commitMs, cosignMs: lap() };
     return { ...after, block: { height: block.height, size: block.size, hash: block.hash } };
   }
 

@@ -136,6 +136,9 @@ export type WitnessFault = (step: WitnessFaultStep) => void | Promise<void>;
 
 /** Blocks a request fetches per page of entries (the operator's page limit). */
 const PAGE = 1000;
+
+/** A block whose catch-up takes this long gets a log line with its phases (a seal every second would flood the log otherwise). */
+const SLOW_BLOCK_MS = 1000;
 /** Largest JSON body read from the operator per request. */
 const MAX_READ_BYTES = 8 * 1024 * 1024;
 
@@ -167,6 +170,7 @@ export class Witness {
   private readonly cosigned;
   private readonly haltedGauge;
   private readonly headGauge;
+  private readonly blockSeconds;
 
   private constructor(
     readonly config: WitnessConfig,
@@ -188,6 +192,7 @@ export class Witness {
     this.cosigned = m.counter("cairn_witness_cosigned_total", "Checkpoints cosigned.");
     this.haltedGauge = m.gauge("cairn_witness_halted", "1 while the witness refuses to cosign because it holds evidence against the log.");
     this.headGauge = m.gauge("cairn_witness_replica_blocks", "Blocks in this witness's verified replica.");
+    this.blockSeconds = m.histogram("cairn_witness_block_seconds", "Time per block caught up, by phase: fetch (header and entries from the log), verify, store (into the replica).");
   }
 
   /** A witness that is the only instance of itself (the Node process): its state and registry are loaded once here. */
@@ -420,10 +425,12 @@ export class Witness {
     while (head.size < size) {
       if (Date.now() > deadline) throw new CairnError("UNAVAILABLE", `catching up: the replica holds ${head.size} of ${size} blocks; retry`);
       const height = head.size;
+      const started = performance.now();
       const block = await this.readJson<{ header: string }>(`/v1/blocks/${height}`);
       // Read no more entries than the header counts (a header that does not parse is verifyBlock's to report).
       const declared = declaredSize(block.header);
       const entries = declared === undefined ? [] : await this.readEntries(height, declared, deadline);
+      const fetched = performance.now();
       let verified;
       try {
         verified = await verifyBlock(tip, block.header, entries, registry, {
@@ -459,6 +466,7 @@ export class Witness {
         await this.halt({ at: this.clock.now(), code: e.code, message: e.message, height, checkpoint: checkpointNote, header: block.header });
         throw e;
       }
+      const checked = performance.now();
       const write = await this.blockWrite(height, block.header, entries, verified);
       let appended;
       try {
@@ -478,10 +486,18 @@ export class Witness {
       this.registryAt = height + 1;
       this.blocksVerified();
       this.entriesVerified({}, entries.length);
+      this.timed(height, entries.length, { fetch: fetched - started, verify: checked - fetched, store: performance.now() - checked });
       head = { size: height + 1, hash: write.block.hash };
       tip = tipOf(write.block);
       this.headGauge(head.size);
     }
+  }
+
+  /** Where a block's catch-up went, for the metrics and, for a block worth a line, the log. */
+  private timed(height: number, entries: number, ms: { fetch: number; verify: number; store: number }): void {
+    for (const [phase, took] of Object.entries(ms)) this.blockSeconds(took / 1000, { phase });
+    const total = ms.fetch + ms.verify + ms.store;
+    if (total >= SLOW_BLOCK_MS) this.log.info("replicated", { height, entries, fetchMs: Math.round(ms.fetch), verifyMs: Math.round(ms.verify), storeMs: Math.round(ms.store) });
   }
 
   /**

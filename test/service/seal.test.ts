@@ -229,6 +229,13 @@ describe("witnesses and quorum", () => {
       await c.services.sealer.idle();
     }
     expect(answers()).toEqual(["warn m3.test unreachable"]);
+    // Each block's seal line says where its time went.
+    const seals = lines.filter((l) => l.event === "seal");
+    expect(seals).toHaveLength(5);
+    for (const l of seals) {
+      expect(l).toMatchObject({ level: "info", fields: { outcome: "block", size: expect.any(Number), cosigners: 2 } });
+      for (const phase of ["takeMs", "buildMs", "commitMs", "cosignMs"]) expect(l.fields[phase]).toEqual(expect.any(Number));
+    }
     c.clock.t += 60;
     await c.services.sealer.seal();
     await c.services.sealer.idle();

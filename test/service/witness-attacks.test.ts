@@ -375,6 +375,11 @@ describe("the honest baseline", () => {
       expect(metric(metrics, "cairn_witness_entries_verified_total")).toBe(7);
       expect(metric(metrics, "cairn_witness_replica_blocks")).toBe(3);
       expect(metric(metrics, "cairn_witness_halted")).toBe(0);
+      // Where its catch-up went, per block and phase.
+      for (const phase of ["fetch", "verify", "store"]) {
+        expect(metric(metrics, `cairn_witness_block_seconds_count{phase="${phase}"}`)).toBe(3);
+        expect(metric(metrics, `cairn_witness_block_seconds_sum{phase="${phase}"}`)).toBeGreaterThan(0);
+      }
     }
     // Each witness read every block itself, once.
     for (let h = 0; h < 3; h++) expect(w.op.readsOf("block", h)).toBe(3);
