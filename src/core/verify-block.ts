@@ -81,6 +81,13 @@ export interface BlockCheckOptions {
   readonly maxSkewSeconds: number;
   /** How far past the block's sealed-at an entry's own time may be. */
   readonly timeWindowSeconds: number;
+  /**
+   * Longest the checks run before they let the caller's other work in (a
+   * timer turn), default 50 ms. Verifying is one signature check per entry,
+   * seconds for a large block, and a witness's HTTP server (its /healthz
+   * among it) would not answer meanwhile.
+   */
+  readonly yieldAfterMs?: number;
 }
 
 export interface VerifiedBlock {
@@ -153,6 +160,7 @@ function checkOptions(o: BlockCheckOptions, height: number): NoteVerifier[] {
   seconds(o.now, "now");
   seconds(o.maxSkewSeconds, "maxSkewSeconds");
   seconds(o.timeWindowSeconds, "timeWindowSeconds");
+  if (o.yieldAfterMs !== undefined && !(o.yieldAfterMs >= 0)) throw new TypeError("verifyBlock: yieldAfterMs must be a non-negative number");
   const operatorKeys = o.keys?.operatorKeysBy(height);
   if (!Array.isArray(operatorKeys) || operatorKeys.length === 0) {
     throw new TypeError("verifyBlock: keys must be a key schedule with an operator key");
@@ -184,13 +192,30 @@ function checkTip(tip: ChainTip): Uint8Array {
  * of index; stops after the first batch with a failure and rethrows the
  * failure of the lowest index in it (so the error is the same on every run).
  */
-async function checkAll(indexes: readonly number[], check: (i: number) => Promise<void>): Promise<void> {
+async function checkAll(indexes: readonly number[], check: (i: number) => Promise<void>, pace: Pace): Promise<void> {
   for (let start = 0; start < indexes.length; start += CONCURRENCY) {
     const batch = indexes.slice(start, start + CONCURRENCY);
     const results = await Promise.allSettled(batch.map(check));
     for (const r of results) if (r.status === "rejected") throw r.reason;
+    await pace();
   }
 }
+
+/** Gives way to the caller's other work (a timer turn) once `yieldAfterMs` have passed since it last did. */
+type Pace = () => Promise<void>;
+
+function pacer(yieldAfterMs: number): Pace {
+  // Awaiting a check yields to microtasks only; a synchronous verify
+  // (node:crypto) or parse would hold timers and I/O until the very end.
+  let since = Date.now();
+  return async () => {
+    if (Date.now() - since < yieldAfterMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    since = Date.now();
+  };
+}
+
+const DEFAULT_YIELD_AFTER_MS = 50;
 
 /**
  * Checks a block handed to a member's witness against the witness's head
@@ -207,6 +232,7 @@ export async function verifyBlock(
   const tipHash = tip === undefined ? fromHex(ZERO_HASH_HEX, HASH_SIZE) : checkTip(tip);
   const expected = tip === undefined ? 0 : tip.height + 1;
   const operators = checkOptions(options, expected);
+  const pace = pacer(options.yieldAfterMs ?? DEFAULT_YIELD_AFTER_MS);
 
   // 1. The header.
   if (typeof header !== "string") fail("BAD_BLOCK", `block ${expected}`, "header must be a string");
@@ -234,6 +260,7 @@ export async function verifyBlock(
     const e = entries[i];
     if (typeof e !== "string") fail("BAD_BLOCK", `${block} entry ${i}`, "entry must be a string");
     leaves.set(leafHash(utf8(e)), i * HASH_SIZE);
+    if (i % CONCURRENCY === CONCURRENCY - 1) await pace();
   }
   const root = rootFromLevels(treeLevels(leaves), entries.length);
   if (!bytesEqual(root, h.root)) fail("BATCH_ROOT_MISMATCH", block, "the entries' batch root is not the header's");
@@ -247,7 +274,7 @@ export async function verifyBlock(
 
   // 3. Each entry on its own.
   const latest = h.sealedAt + options.timeWindowSeconds;
-  const parsed: Parsed[] = entries.map((entry, i) => {
+  const parseOne = (entry: string, i: number): Parsed => {
     const where = `${block} entry ${i}`;
     if (isClientRecordEntry(entry)) {
       const record = at(where, () => parseClientRecordEntry(entry));
@@ -266,7 +293,12 @@ export async function verifyBlock(
     if (s.origin !== options.origin) fail("WRONG_ORIGIN", where, `the submission names origin ${s.origin}, not ${options.origin}`);
     if (s.time > latest) fail("ENTRY_AFTER_SEAL", where, `the submission is dated ${s.time}, after the block's seal (${h.sealedAt}) + ${options.timeWindowSeconds} s`);
     return { kind: "submission", entry: parsedEntry };
-  });
+  };
+  const parsed: Parsed[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    parsed.push(parseOne(entries[i]!, i));
+    if (i % CONCURRENCY === CONCURRENCY - 1) await pace();
+  }
 
   // 4. Record signatures, before any record takes effect.
   const recordIndexes: number[] = [];
@@ -278,7 +310,7 @@ export async function verifyBlock(
     await atAsync(`${block} entry ${i}`, () =>
       p.kind === "record" ? verifyClientRecordSignature(p.entry, operators) : verifyKeyRecordSignatures(p.entry, p.record, operators),
     );
-  });
+  }, pace);
 
   // 5. Registry decisions, in block order.
   const draft = registry.draft();
@@ -315,7 +347,7 @@ export async function verifyBlock(
   await checkAll(submissionIndexes, async (i) => {
     const p = parsed[i] as Extract<Parsed, { kind: "submission" }>;
     await atAsync(`${block} entry ${i}`, () => verifyEntry(p.entry, verifiers[i]!));
-  });
+  }, pace);
 
   return {
     header: h,

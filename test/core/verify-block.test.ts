@@ -199,6 +199,7 @@ describe("verifyBlock: the honest path", () => {
       await expectRefused(verifyBlock(tip, broken.header, broken.entries, registry, OPTIONS), "ENTRY_SIGNATURE_INVALID", /^block 1 entry 300: /);
     }
   });
+
 });
 
 describe("verifyBlock: the header and the chain", () => {
