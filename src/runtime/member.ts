@@ -149,7 +149,8 @@ export async function startMember(
   const settings = parseMemberSettings(options.env ?? process.env);
   const key = memberKey(settings.dataDir, settings.config.name);
   const pq = settings.mldsa ? memberKey(settings.dataDir, settings.config.name, KEY_TYPE_COSIGNATURE_MLDSA44) : undefined;
-  const replica = await openLibsqlStore({ ...settings.replica, ...(options.durability ? { durability: options.durability } : {}) });
+  // A replica answers no digest lookups: no index for them (LibsqlStoreOptions.digestIndex).
+  const replica = await openLibsqlStore({ ...settings.replica, digestIndex: false, ...(options.durability ? { durability: options.durability } : {}) });
   const witness = await Witness.open({
     config: settings.config,
     seed: key.seed,

@@ -41,6 +41,14 @@ export interface LibsqlStoreOptions {
   readonly intake?: boolean;
   /** Embedded files only: how long a write waits for the file's write lock (default 5 s); tests shorten it. */
   readonly busyTimeoutMs?: number;
+  /**
+   * false: drop the index of entries by digest (for good; migrations do not
+   * bring it back). Only the operator answers digest lookups, and in a
+   * member's replica that index is half the cost of storing a large block:
+   * digests are random, so a block's rows dirty nearly every page of it
+   * (docs/BENCHMARKS.md, "A 100,000-entry block until final").
+   */
+  readonly digestIndex?: boolean;
 }
 
 export type Durability = "full" | "normal";
@@ -106,6 +114,7 @@ async function openBackend(url: string, options: LibsqlStoreOptions): Promise<{ 
     const db = drizzle(client);
     // An intake gets the whole schema too: one migration history, and only its pending table is used.
     await applyMigrations(db, options.migrationsFolder ?? DEFAULT_MIGRATIONS);
+    if (options.digestIndex === false) await client.execute("DROP INDEX IF EXISTS entries_digest");
     const busy = embedded
       ? {
           async reconnect() {

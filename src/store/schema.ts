@@ -1,7 +1,9 @@
 /**
  * The database schema (docs/ARCHITECTURE.md), one for every database: the
  * operator's primary and each member replica. Replicas simply leave the
- * primary-only tables (clients, pending, replica_status) empty.
+ * primary-only tables (clients, pending, replica_status) empty, and an
+ * embedded one drops `entries_digest`, which only the operator's digest
+ * lookups use (LibsqlStoreOptions.digestIndex).
  *
  * drizzle-kit generates `migrations/` from this file; a hand-written migration
  * (`chain_link`) adds the trigger that makes the hash chain an invariant of the

@@ -19,6 +19,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { createClient } from "@libsql/client";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromBase64, toBase64, toHex, utf8 } from "../../src/core/bytes.js";
 import { cosignatureVerifier } from "../../src/core/cosignature.js";
@@ -383,6 +384,12 @@ describe("the honest baseline", () => {
     }
     // Each witness read every block itself, once.
     for (let h = 0; h < 3; h++) expect(w.op.readsOf("block", h)).toBe(3);
+    // A replica keeps no index by digest: no one looks entries up that way there.
+    const replica = createClient({ url: pathToFileURL(join(w.members[0]!.dir, "replica.db")).href });
+    const indexes = (await replica.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries'")).rows.map((r) => r.name);
+    replica.close();
+    expect(indexes).toContain("entries_height_idx");
+    expect(indexes).not.toContain("entries_digest");
   });
 });
 
