@@ -136,11 +136,10 @@ export type WitnessFault = (step: WitnessFaultStep) => void | Promise<void>;
 
 /** Blocks a request fetches per page of entries (the operator's page limit). */
 const PAGE = 1000;
-
-/** A block whose catch-up takes this long gets a log line with its phases (a seal every second would flood the log otherwise). */
-const SLOW_BLOCK_MS = 1000;
 /** Largest JSON body read from the operator per request. */
 const MAX_READ_BYTES = 8 * 1024 * 1024;
+/** A block whose catch-up takes this long gets a log line with its phases (a seal every second would flood the log otherwise). */
+const SLOW_BLOCK_MS = 1000;
 
 export class Witness {
   private state: WitnessState = {};
