@@ -252,8 +252,14 @@ export async function openNote(
   verifiers: readonly (string | NoteVerifier)[],
   opts: NoteOptions = {},
 ): Promise<OpenedNote> {
-  const parsed = parseNote(note, opts);
+  return openParsedNote(parseNote(note, opts), verifiers);
+}
 
+/**
+ * openNote for a note the caller has parsed already (to read it before its
+ * signatures are checked): the same checks, without parsing it twice.
+ */
+export async function openParsedNote(parsed: ParsedNote, verifiers: readonly (string | NoteVerifier)[]): Promise<OpenedNote> {
   const known = new Map<string, KnownVerifier>();
   for (const v of verifiers) {
     const verifier = typeof v === "string" ? noteVerifier(v) : v;

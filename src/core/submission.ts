@@ -16,7 +16,7 @@ import { fromHex, parseDecimal, toHex, utf8 } from "./bytes.js";
 import { CairnError, check, withCode } from "./errors.js";
 import { formatLines, splitLines } from "./lines.js";
 import { leafHash } from "./merkle.js";
-import { openNote, parseNote, signNote } from "./note.js";
+import { openParsedNote, parseNote, signNote, type ParsedNote } from "./note.js";
 import type { NoteSigner, NoteVerifier } from "./keys.js";
 
 export const SUBMISSION_HEADER = "cairn/submission/v1";
@@ -42,6 +42,8 @@ export interface Entry {
   readonly submission: Submission;
   /** Name and key id of the one signature line. */
   readonly signer: { readonly name: string; readonly keyId: number };
+  /** The note as parsed, for verifyEntry (so its signature check does not parse it again). */
+  readonly note: ParsedNote;
 }
 
 export function formatSubmission(s: Submission): string {
@@ -74,22 +76,27 @@ export function entryId(entry: string): string {
 
 /** Parses an entry (syntax only: the signature is checked by verifyEntry). */
 export function parseEntry(entry: string): Entry {
-  check(utf8(entry).length <= MAX_ENTRY_BYTES, "BAD_NOTE", `a submission note must be at most ${MAX_ENTRY_BYTES} bytes`);
+  const bytes = utf8(entry);
+  return parseEntryWithId(entry, bytes.length, toHex(leafHash(bytes)));
+}
+
+/**
+ * parseEntry for a caller that has just hashed the entry's bytes itself (a
+ * witness, the whole block at once for its batch root): `size` is their
+ * UTF-8 length and `id` their leaf hash in hex, taken as given.
+ */
+export function parseEntryWithId(entry: string, size: number, id: string): Entry {
+  check(size <= MAX_ENTRY_BYTES, "BAD_NOTE", `a submission note must be at most ${MAX_ENTRY_BYTES} bytes`);
   const note = parseNote(entry);
   check(note.signatures.length === 1, "BAD_NOTE", "a submission must carry exactly one signature, the client's");
   const sig = note.signatures[0]!;
-  return {
-    entry,
-    id: entryId(entry),
-    submission: parseSubmission(note.text),
-    signer: { name: sig.name, keyId: sig.keyId },
-  };
+  return { entry, id, submission: parseSubmission(note.text), signer: { name: sig.name, keyId: sig.keyId }, note };
 }
 
 /** Checks the entry's signature against the client's key; throws ENTRY_SIGNATURE_INVALID. */
 export async function verifyEntry(entry: Entry, clientKey: string | NoteVerifier): Promise<void> {
   try {
-    await openNote(entry.entry, [clientKey]);
+    await openParsedNote(entry.note, [clientKey]);
   } catch (cause) {
     throw new CairnError("ENTRY_SIGNATURE_INVALID", `the submission is not signed by ${keyName(clientKey)}`, { cause });
   }

@@ -54,7 +54,7 @@ import { HASH_SIZE } from "./hash.js";
 import { isKeyRecordEntry, parseKeyRecordEntry, verifyKeyRecordSignatures, type KeySchedule, type ParsedKeyRecord } from "./key-record.js";
 import { isValidKeyName, KEY_TYPE_ED25519, keyIdHex, noteVerifier, type NoteVerifier } from "./keys.js";
 import { leafHash, rootFromLevels, treeLevels } from "./merkle.js";
-import { parseEntry, verifyEntry, type Entry } from "./submission.js";
+import { parseEntryWithId, verifyEntry, type Entry } from "./submission.js";
 
 /** The witness's own head block; undefined before block 0. */
 /** How far ahead of a verifier's clock a block may be dated, unless it says otherwise (a member's CAIRN_MAX_SKEW). */
@@ -96,6 +96,8 @@ export interface VerifiedBlock {
   readonly hash: Uint8Array;
   /** Flat, 32 bytes per entry, in block order: the entry ids as bytes. */
   readonly leafHashes: Uint8Array;
+  /** The batch tree as core treeLevels() makes it (level 0 is leafHashes), for the replica's tiles. */
+  readonly levels: readonly Uint8Array[];
   /** The registry after the block's records. */
   readonly registry: ClientRegistry;
   /** The key schedule after the block's key records. */
@@ -256,20 +258,27 @@ export async function verifyBlock(
   if (!Array.isArray(entries)) fail("BAD_BLOCK", block, "entries must be a list");
   if (entries.length !== h.size) fail("BATCH_ROOT_MISMATCH", block, `the header counts ${h.size} entries, ${entries.length} were given`);
   const leaves = new Uint8Array(entries.length * HASH_SIZE);
+  // Each entry is encoded and hashed once, here; its parse (step 3) takes the size and id from this.
+  const sizes = new Array<number>(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     if (typeof e !== "string") fail("BAD_BLOCK", `${block} entry ${i}`, "entry must be a string");
-    leaves.set(leafHash(utf8(e)), i * HASH_SIZE);
+    const bytes = utf8(e);
+    sizes[i] = bytes.length;
+    leaves.set(leafHash(bytes), i * HASH_SIZE);
     if (i % CONCURRENCY === CONCURRENCY - 1) await pace();
   }
-  const root = rootFromLevels(treeLevels(leaves), entries.length);
+  const levels = treeLevels(leaves);
+  const root = rootFromLevels(levels, entries.length);
   if (!bytesEqual(root, h.root)) fail("BATCH_ROOT_MISMATCH", block, "the entries' batch root is not the header's");
   const ids = new Map<string, number>();
+  const hexIds = new Array<string>(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const id = toHex(leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
     const first = ids.get(id);
     if (first !== undefined) fail("DUPLICATE_ENTRY", `${block} entry ${i}`, `same entry as entry ${first} (id ${id})`);
     ids.set(id, i);
+    hexIds[i] = id;
   }
 
   // 3. Each entry on its own.
@@ -288,7 +297,7 @@ export async function verifyBlock(
       if (record.time > latest) fail("ENTRY_AFTER_SEAL", where, `the key record is dated ${record.time}, after the block's seal (${h.sealedAt}) + ${options.timeWindowSeconds} s`);
       return { kind: "key", entry, record };
     }
-    const parsedEntry = at(where, () => parseEntry(entry));
+    const parsedEntry = at(where, () => parseEntryWithId(entry, sizes[i]!, hexIds[i]!));
     const s = parsedEntry.submission;
     if (s.origin !== options.origin) fail("WRONG_ORIGIN", where, `the submission names origin ${s.origin}, not ${options.origin}`);
     if (s.time > latest) fail("ENTRY_AFTER_SEAL", where, `the submission is dated ${s.time}, after the block's seal (${h.sealedAt}) + ${options.timeWindowSeconds} s`);
@@ -353,6 +362,7 @@ export async function verifyBlock(
     header: h,
     hash: blockHash(header),
     leafHashes: leaves,
+    levels,
     registry: draft.done(),
     keys,
     records: recordIndexes.length,

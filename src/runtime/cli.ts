@@ -17,6 +17,7 @@ import { receipt, usage as receiptUsage } from "./cli/receipt.js";
 import { verify, usage as verifyUsage } from "./cli/verify.js";
 import { trust, usage as trustUsage } from "./cli/trust-cmd.js";
 import { installNodeEd25519 } from "./node-ed25519.js";
+import { installNodeSha256 } from "./node-sha256.js";
 
 interface Command {
   readonly summary: string;
@@ -64,6 +65,7 @@ Run \`cairn COMMAND --help\` for a command's options.`;
 
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   installNodeEd25519();
+  installNodeSha256();
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;

@@ -32,6 +32,7 @@ import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import type { Settings } from "./config.js";
 import { bad, parseWitnessConfig } from "./member-config.js";
 import { installNodeEd25519 } from "./node-ed25519.js";
+import { installNodeSha256 } from "./node-sha256.js";
 
 export interface MemberSettings {
   readonly config: WitnessConfig;
@@ -146,6 +147,7 @@ export async function startMember(
   options: { env?: Settings; port?: number; clock?: Clock; log?: Logger; fetch?: Fetch; durability?: Durability; /** Test hook, see WitnessFaultStep. */ fault?: WitnessFault } = {},
 ): Promise<RunningMember> {
   installNodeEd25519();
+  installNodeSha256();
   const settings = parseMemberSettings(options.env ?? process.env);
   const key = memberKey(settings.dataDir, settings.config.name);
   const pq = settings.mldsa ? memberKey(settings.dataDir, settings.config.name, KEY_TYPE_COSIGNATURE_MLDSA44) : undefined;

@@ -23,6 +23,7 @@ import { formatVerifierKey, parseSignerKey } from "../core/keys.js";
 import { freePort, startDevMembers, type DevMembers } from "./dev-members.js";
 import { DEV_MEMBERS, devSettings, type DevFiles } from "./dev-setup.js";
 import { installNodeEd25519 } from "./node-ed25519.js";
+import { installNodeSha256 } from "./node-sha256.js";
 
 export interface NodeOptions {
   /** Environment-style settings; by default process.env. */
@@ -69,6 +70,7 @@ function settingsFrom(env: Settings): { settings: Settings; dev?: DevFiles } {
 
 export async function startNode(options: NodeOptions = {}): Promise<RunningNode> {
   installNodeEd25519();
+  installNodeSha256();
   const env = options.env ?? process.env;
   const { settings: configured, dev } = settingsFrom(env);
   const host = options.host ?? env.HOST ?? "127.0.0.1";

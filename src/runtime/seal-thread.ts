@@ -21,6 +21,7 @@ import type { Logger } from "../service/log.js";
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import { libsqlDatabase, parseConfig, type Settings } from "./config.js";
 import { installNodeEd25519 } from "./node-ed25519.js";
+import { installNodeSha256 } from "./node-sha256.js";
 
 export interface SealThreadData {
   readonly settings: Settings;
@@ -30,6 +31,7 @@ export interface SealThreadData {
 }
 
 installNodeEd25519();
+installNodeSha256();
 const port = parentPort!;
 const data = workerData as SealThreadData;
 

@@ -103,7 +103,7 @@ export class Reads {
     if (block === undefined) throw new CairnError("NOT_FOUND", `no block at height ${height}`);
     const rows = await this.ctx.primary.blockEntries(height, offset, Math.min(limit, MAX_PAGE));
     const end = offset + rows.length;
-    return { height, size: block.size, entries: rows.map((e) => ({ index: e.index, id: e.id, entry: e.entry })), next: end < block.size ? end : null };
+    return { height, size: block.size, entries: rows, next: end < block.size ? end : null };
   }
 
   /** Inclusion of block `height` in the history tree of `size` blocks (default: the final checkpoint's). */

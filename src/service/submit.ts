@@ -9,7 +9,7 @@
  * without making every fresh submission pay for the lookup.
  */
 import { CairnError, isCairnError } from "../core/errors.js";
-import { openNote } from "../core/note.js";
+import { openParsedNote } from "../core/note.js";
 import { signPromise } from "../core/promise.js";
 import { parseEntry, type Entry } from "../core/submission.js";
 import { toHex } from "../core/bytes.js";
@@ -157,7 +157,7 @@ export class Submitter {
       throw new CairnError("BAD_SIGNATURE", `the submission is signed with a key id that is not ${entry.signer.name}'s registered key`);
     }
     try {
-      await openNote(entry.entry, [client.verifier]);
+      await openParsedNote(entry.note, [client.verifier]);
     } catch (cause) {
       throw new CairnError("BAD_SIGNATURE", `the signature of ${entry.signer.name} does not verify`, { cause });
     }

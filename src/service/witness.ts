@@ -32,7 +32,6 @@ import { cosigner } from "../core/cosignature.js";
 import type { NoteSigner } from "../core/keys.js";
 import { mldsaCosigner } from "../core/mldsa-cosignature.js";
 import { CairnError, isCairnError, type ErrorCode } from "../core/errors.js";
-import { treeLevels } from "../core/merkle.js";
 import { parseNote } from "../core/note.js";
 import { appendHashes, appendRefs, assembleTreeRoot, treeRootRefs } from "../core/tlog.js";
 import { verifyBlock, type ChainTip, type VerifiedBlock } from "../core/verify-block.js";
@@ -527,7 +526,7 @@ export class Witness {
         const e = v.entries[i]!;
         return { id: toHex(v.leafHashes.subarray(i * 32, i * 32 + 32)), entry, digest: e.digest === undefined ? "" : toHex(e.digest), client: e.client, receivedAt: e.time, promise: "" };
       }),
-      batchLevels: treeLevels(v.leafHashes),
+      batchLevels: v.levels,
       historyHashes,
     };
   }

@@ -53,6 +53,9 @@ export interface EntryRecord {
   readonly promise: string;
 }
 
+/** An entry as its block holds it: what replication and audits read, page by page. */
+export type BlockEntry = Pick<EntryRecord, "index" | "id" | "entry">;
+
 export interface BlockRecord {
   readonly height: number;
   /** Hex leaf hash of the header. */
@@ -124,7 +127,8 @@ export interface ChainStore {
   appendBlock(write: BlockWrite, options?: { consumePending?: boolean; checkpoint?: CheckpointRecord }): Promise<AppendResult>;
   getBlock(height: number): Promise<BlockRecord | undefined>;
   listBlocks(from: number, limit: number): Promise<BlockRecord[]>;
-  blockEntries(height: number, offset: number, limit: number): Promise<EntryRecord[]>;
+  /** A page of block `height`'s entries from index `offset`, in block order (the other columns: getEntry). */
+  blockEntries(height: number, offset: number, limit: number): Promise<BlockEntry[]>;
   getEntry(id: string): Promise<EntryRecord | undefined>;
   /** Hashes of the batch tree of block `height`, in the order of `refs`; throws if one is missing. */
   readBatchHashes(height: number, refs: readonly NodeRef[]): Promise<Uint8Array[]>;

@@ -12,7 +12,7 @@ import { rmSync } from "node:fs";
 import { createServer, get, request as httpRequest } from "node:http";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { cosignatureResponse, cosigner, parseAddCheckpoint, parseNote, parseSignerKey, sha256, utf8, verifyReceipt } from "../../src/core/index.js";
+import { cosignatureResponse, cosigner, isClientRecordEntry, isKeyRecordEntry, parseAddCheckpoint, parseNote, parseSignerKey, sha256, utf8, verifyReceipt } from "../../src/core/index.js";
 import { auditChain } from "../../src/service/audit.js";
 import type { Logger } from "../../src/service/log.js";
 import type { SealStep } from "../../src/service/seal.js";
@@ -63,7 +63,7 @@ async function acknowledge(c: Cluster, client: Awaited<ReturnType<typeof registe
 async function sealedSubmissions(c: Cluster): Promise<string[]> {
   const head = await c.primary.head();
   const ids: string[] = [];
-  for (let h = 0; h < head.size; h++) ids.push(...(await c.primary.blockEntries(h, 0, 100_000)).filter((e) => e.digest !== "").map((e) => e.id));
+  for (let h = 0; h < head.size; h++) ids.push(...(await c.primary.blockEntries(h, 0, 100_000)).filter((e) => !isClientRecordEntry(e.entry) && !isKeyRecordEntry(e.entry)).map((e) => e.id));
   return ids;
 }
 
