@@ -42,7 +42,11 @@ export interface Entry {
   readonly submission: Submission;
   /** Name and key id of the one signature line. */
   readonly signer: { readonly name: string; readonly keyId: number };
-  /** The note as parsed, for verifyEntry (so its signature check does not parse it again). */
+  /**
+   * `entry` as parsed, for verifyEntry, which checks the signature over this
+   * note's text (so it does not parse it again): an Entry is only as good as
+   * the parseEntry that made it.
+   */
   readonly note: ParsedNote;
 }
 

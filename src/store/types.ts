@@ -53,7 +53,7 @@ export interface EntryRecord {
   readonly promise: string;
 }
 
-/** An entry as its block holds it: what replication and audits read, page by page. */
+/** An entry as its block holds it: what a member's witness reads, page by page, to replicate the block. */
 export type BlockEntry = Pick<EntryRecord, "index" | "id" | "entry">;
 
 export interface BlockRecord {
