@@ -11,13 +11,15 @@
  * promise signature, and one verify per witness — timed with node:crypto on
  * one core.
  */
-import { createPrivateKey, createPublicKey, sign, verify, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, sign, verify, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { noteSigner } from "../src/core/index.js";
+import { blockHash, formatBlockHeader, noteSigner, rootFromLevels, toHex, treeLevels } from "../src/core/index.js";
+import { appendHashes, appendRefs } from "../src/core/tlog.js";
+import { openLibsqlStore } from "../src/store/libsql.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
 import { getJson, signMany, startServerProcess } from "./fixtures.js";
 import { cpuMs, processTree } from "./proc.js";
@@ -151,14 +153,59 @@ async function perEntry(ctx: SuiteContext, label: string, opts: { rate: number; 
   }
 }
 
+/**
+ * The operator's share of a witness's replication: one page of 1,000 entries
+ * read from a libSQL file and made the JSON it is served as — rows turned
+ * into objects and stringified, against SQLite building the text itself (as
+ * served since issue 12's session of 2026-12-03). Each witness reads every
+ * entry once, so the operator pays this once per entry and witness.
+ */
+async function pageServing(ctx: SuiteContext) {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-pages-"));
+  const store = await openLibsqlStore({ url: `file:${join(dir, "log.db")}` });
+  try {
+    const n = 10_000;
+    const origin = "bench.example/log";
+    const entries = Array.from({ length: n }, (_, i) => {
+      const entry = `cairn/submission/v1\n${origin}\n${randomHex(32)}\n1800000000\n\n— client.example/app ${Buffer.from(randomHex(68), "hex").toString("base64")}\n`;
+      return { id: randomHex(32), entry, digest: randomHex(32), client: "client.example/app", receivedAt: 1_800_000_000, promise: "" };
+    });
+    const leaves = new Uint8Array(n * 32);
+    entries.forEach((e, i) => leaves.set(Buffer.from(e.id, "hex"), i * 32));
+    const levels = treeLevels(leaves);
+    const header = formatBlockHeader({ origin, height: 0, prevHash: new Uint8Array(32), size: n, root: rootFromLevels(levels, n), sealedAt: 1_800_000_000 });
+    const hash = blockHash(header);
+    const block = { height: 0, hash: toHex(hash), prevHash: "0".repeat(64), header, size: n, sealedAt: 1_800_000_000 };
+    await store.appendBlock({ block, entries, batchLevels: levels, historyHashes: appendHashes(0, hash, await store.readHistoryHashes(appendRefs(0))) });
+    let offset = 0;
+    const next = () => (offset = (offset + 1000) % n);
+    const opts = { opsPerCall: 1000, minTime: 2000 };
+    const rows = await ctx.bench("page of 1,000 entries as rows, then JSON.stringify", async () => JSON.stringify(await store.blockEntries(0, next(), 1000)), opts);
+    const text = await ctx.bench("page of 1,000 entries as JSON built by SQLite (json_group_array)", async () => (await store.blockEntriesJson(0, next(), 1000)).json, opts);
+    ctx.note(`per entry and witness: ${(1e6 / rows.opsPerSec).toFixed(1)} µs as rows, ${(1e6 / text.opsPerSec).toFixed(1)} µs as SQLite's JSON`);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString("hex");
+}
+
 export default defineSuite({
   name: "cost",
   description: "CPU per anchored entry summed over the operator and its three witness processes, submit → final, against the cryptographic floor timed in the same run",
   async run(ctx) {
-    ctx.section("CPU per entry, every process of the embedded default, submit → final (idle cost subtracted)");
     const n = Math.round(20_000 * ctx.timeScale);
-    // BENCH_COST_ONLY=single|bulk runs one of the two, for A/B runs of a change.
-    if (process.env.BENCH_COST_ONLY !== "bulk") await perEntry(ctx, "single", { rate: 500, count: n, batch: 1 });
-    if (process.env.BENCH_COST_ONLY !== "single") await perEntry(ctx, "bulk", { rate: 5_000, count: n * 2, batch: 1000 });
+    // BENCH_COST_ONLY=single|bulk|pages runs one of them, for A/B runs of a change.
+    const only = process.env.BENCH_COST_ONLY;
+    if (only !== "pages") ctx.section("CPU per entry, every process of the embedded default, submit → final (idle cost subtracted)");
+    if (only === undefined || only === "single") await perEntry(ctx, "single", { rate: 500, count: n, batch: 1 });
+    if (only === undefined || only === "bulk") await perEntry(ctx, "bulk", { rate: 5_000, count: n * 2, batch: 1000 });
+    if (only === undefined || only === "pages") {
+      ctx.section("Serving a witness a page of entries: the operator's CPU per entry and witness");
+      await pageServing(ctx);
+    }
   },
 });

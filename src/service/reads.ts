@@ -96,14 +96,19 @@ export class Reads {
     return { blocks: rows.map(blockView), next: last !== undefined && last.height + 1 < head.size ? last.height + 1 : null };
   }
 
-  /** A block's entries, for members (replication) and the admin only: each entry names its client, digest and time. */
-  async blockEntries(height: number, offset: number, limit: number, reader: Reader): Promise<{ height: number; size: number; entries: { index: number; id: string; entry: string }[]; next: number | null }> {
+  /**
+   * A block's entries, for members (replication) and the admin only: each
+   * entry names its client, digest and time. The page comes as JSON text
+   * (S.BlockEntries) with the entries as the store serialised them, so a
+   * witness's read never turns rows into objects and back.
+   */
+  async blockEntries(height: number, offset: number, limit: number, reader: Reader): Promise<string> {
     checkEntriesReader(reader);
     const block = await this.ctx.primary.getBlock(height);
     if (block === undefined) throw new CairnError("NOT_FOUND", `no block at height ${height}`);
-    const rows = await this.ctx.primary.blockEntries(height, offset, Math.min(limit, MAX_PAGE));
-    const end = offset + rows.length;
-    return { height, size: block.size, entries: rows, next: end < block.size ? end : null };
+    const page = await this.ctx.primary.blockEntriesJson(height, offset, Math.min(limit, MAX_PAGE));
+    const end = offset + page.count;
+    return `{"height":${height},"size":${block.size},"entries":${page.json},"next":${end < block.size ? end : null}}`;
   }
 
   /** Inclusion of block `height` in the history tree of `size` blocks (default: the final checkpoint's). */

@@ -23,6 +23,7 @@ import { describeRef, levelsToTiles, TILE_WIDTH, tilesToLevels, type Tile } from
 import type {
   AppendResult,
   BlockEntry,
+  BlockEntryPage,
   BlockRecord,
   BlockWrite,
   ChainRecordRow,
@@ -154,6 +155,17 @@ const replicaFields = {
   updatedAt: replicaStatus.updatedAt,
 };
 
+/** Three columns of a block's entries from an index on, in block order: what a witness replicates. */
+function blockEntriesPage(db: SqliteDb) {
+  const p = (name: string) => sql.placeholder(name);
+  return db
+    .select({ index: entries.idx, id: entries.id, entry: entries.entry })
+    .from(entries)
+    .where(and(eq(entries.height, p("height")), gte(entries.idx, p("offset"))))
+    .orderBy(asc(entries.idx))
+    .limit(p("limit"));
+}
+
 /** Point reads, built once: drizzle then skips rebuilding the SQL on every call. */
 function preparePointReads(db: SqliteDb) {
   const p = (name: string) => sql.placeholder(name);
@@ -161,16 +173,21 @@ function preparePointReads(db: SqliteDb) {
     head: db.select({ height: blocks.height, hash: blocks.hash }).from(blocks).orderBy(desc(blocks.height)).limit(1).prepare(),
     block: db.select(blockFields).from(blocks).where(eq(blocks.height, p("height"))).prepare(),
     entry: db.select(entryFields).from(entries).where(eq(entries.id, p("id"))).prepare(),
-    // Three columns, prepared once: each witness reads every entry this way,
-    // and the other five columns more than doubled the cost of a page.
     // idx >= offset rather than OFFSET: the (height, idx) index seeks straight there.
-    blockEntries: db
-      .select({ index: entries.idx, id: entries.id, entry: entries.entry })
-      .from(entries)
-      .where(and(eq(entries.height, p("height")), gte(entries.idx, p("offset"))))
-      .orderBy(asc(entries.idx))
-      .limit(p("limit"))
-      .prepare(),
+    blockEntries: blockEntriesPage(db).prepare(),
+    // The same page as the JSON text it is served as, built by SQLite: each
+    // witness reads every entry this way, and turning each row into an
+    // object, then the objects into JSON again, cost more than the read.
+    blockEntriesJson: (() => {
+      const page = blockEntriesPage(db).as("page");
+      return db
+        .select({
+          count: count(),
+          json: sql<string>`json_group_array(json_object('index', ${page.index}, 'id', ${page.id}, 'entry', ${page.entry}) ORDER BY ${page.index})`,
+        })
+        .from(page)
+        .prepare();
+    })(),
     pending: db.select(pendingFields).from(pending).where(eq(pending.id, p("id"))).prepare(),
     client: db.select(clientFields).from(clients).where(eq(clients.name, p("name"))).prepare(),
     // Any number of ids as one bound JSON array: one statement text for every
@@ -258,6 +275,11 @@ export class SqlStore implements PrimaryStore {
 
   async blockEntries(height: number, offset: number, limit: number): Promise<BlockEntry[]> {
     return this.#reads.blockEntries.all({ height, offset, limit });
+  }
+
+  async blockEntriesJson(height: number, offset: number, limit: number): Promise<BlockEntryPage> {
+    const row = await this.#reads.blockEntriesJson.get({ height, offset, limit });
+    return { count: row?.count ?? 0, json: row?.json ?? "[]" };
   }
 
   async getEntry(id: string): Promise<EntryRecord | undefined> {

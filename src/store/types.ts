@@ -56,6 +56,12 @@ export interface EntryRecord {
 /** An entry as its block holds it: what a member's witness reads, page by page, to replicate the block. */
 export type BlockEntry = Pick<EntryRecord, "index" | "id" | "entry">;
 
+/** BlockEntry[] as the JSON array the operator serves (`[{"index":…,"id":…,"entry":…},…]`), and how many entries it holds. */
+export interface BlockEntryPage {
+  readonly count: number;
+  readonly json: string;
+}
+
 export interface BlockRecord {
   readonly height: number;
   /** Hex leaf hash of the header. */
@@ -129,6 +135,8 @@ export interface ChainStore {
   listBlocks(from: number, limit: number): Promise<BlockRecord[]>;
   /** A page of block `height`'s entries from index `offset`, in block order (the other columns: getEntry). */
   blockEntries(height: number, offset: number, limit: number): Promise<BlockEntry[]>;
+  /** The same page as JSON text, byte for byte what JSON.stringify makes of blockEntries' rows. */
+  blockEntriesJson(height: number, offset: number, limit: number): Promise<BlockEntryPage>;
   getEntry(id: string): Promise<EntryRecord | undefined>;
   /** Hashes of the batch tree of block `height`, in the order of `refs`; throws if one is missing. */
   readBatchHashes(height: number, refs: readonly NodeRef[]): Promise<Uint8Array[]>;

@@ -25,6 +25,7 @@ import {
   requestSigner,
   signRequest,
 } from "../../src/core/index.js";
+import { BlockEntries } from "../../src/http/schemas.js";
 import { badInputCases } from "./bad-input.js";
 import { anchor, clientKeys, document, registerClient, sealFully, startCluster, submission, type Cluster, ORIGIN } from "./harness.js";
 
@@ -298,6 +299,30 @@ describe("read routes", () => {
     expect((await cluster.request(`/v1/proofs/consistency?from=3&to=2`)).status).toBe(400);
     expect((await cluster.request(`/v1/proofs/consistency?from=1&to=${cp.size + 5}`)).status).toBe(400);
     expect((await cluster.request(`/v1/blocks/999999`)).status).toBe(404);
+  });
+
+  it("serves a block's entries as JSON the store serialised: the shape the API declares, paged as it says", async () => {
+    for (const a of await Promise.all([1, 2, 3, 4, 5].map(async (i) => anchor(cluster, await submission(cluster, client, document(`paged ${i}`)))))) {
+      expect(a.status).toBe(202);
+    }
+    const { block } = await sealFully(cluster);
+    const big = { height: block!.height, size: block!.size };
+    expect(big.size).toBe(5);
+    const pageOf = async (offset: number, limit: number) => {
+      const res = await cluster.request(`/v1/blocks/${big.height}/entries?offset=${offset}&limit=${limit}`, { admin: true });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      return BlockEntries.parse(await res.json());
+    };
+    const head = await pageOf(0, 2);
+    expect(head).toMatchObject({ height: big.height, size: big.size, next: 2 });
+    expect(head.entries.map((e) => e.index)).toEqual([0, 1]);
+    const whole = await pageOf(0, 1000);
+    expect(whole.next).toBeNull();
+    expect(whole.entries.slice(0, 2)).toEqual(head.entries);
+    expect(whole.entries.map((e) => e.index)).toEqual([...Array(big.size).keys()]);
+    for (const e of whole.entries) expect(e.id).toBe(toHex(leafHash(utf8(e.entry))));
+    expect(await pageOf(big.size, 5)).toEqual({ height: big.height, size: big.size, entries: [], next: null });
   });
 
   it("consortium, trust, health, metrics and the OpenAPI document", async () => {

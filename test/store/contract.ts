@@ -193,6 +193,28 @@ export function storeContract(name: string, open: () => Promise<PrimaryStore>, o
       for (const w of writes) expect(await s.readBlockWrite(w.block.height)).toEqual(w);
     });
 
+    it("serves a page of entries as JSON, byte for byte what JSON.stringify makes of the rows", async () => {
+      const s = await fresh();
+      const chain = new ChainBuilder();
+      // Whatever a stored entry holds must come out as the same JSON string:
+      // quotes, backslashes, control characters, non-ASCII, an astral character, U+2028.
+      const odd = ['say "hi"\\ back\\slash', "tab\tnew\nline\r\u0001\u001f\u007f", "— né 𝄞 \u2028 \u2029 </script>"].map((text, i) => {
+        const e = makePending(`odd-${i}`);
+        return { ...e, entry: e.entry + text };
+      });
+      const all = [...makeEntries("j", 40), ...odd];
+      expect(await s.appendBlock(chain.next(all))).toBe("appended");
+      for (const [offset, limit] of [[0, 1000], [5, 10], [40, 3], [42, 10], [43, 5], [0, 1]] as const) {
+        const rows = await s.blockEntries(0, offset, limit);
+        const page = await s.blockEntriesJson(0, offset, limit);
+        expect(page.json).toBe(JSON.stringify(rows));
+        expect(page.count).toBe(rows.length);
+      }
+      expect(JSON.parse((await s.blockEntriesJson(0, 40, 3)).json)).toEqual(all.slice(40).map((e, i) => ({ index: 40 + i, id: e.id, entry: e.entry })));
+      expect(await s.blockEntriesJson(0, 43, 5)).toEqual({ count: 0, json: "[]" });
+      expect(await s.blockEntriesJson(1, 0, 5)).toEqual({ count: 0, json: "[]" });
+    });
+
     it("reads batch hashes for many refs, across tile boundaries, in the order asked", async () => {
       const s = await fresh();
       const chain = new ChainBuilder();
