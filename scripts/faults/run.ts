@@ -113,7 +113,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultRun> {
     log(`deployment up in ${root} (primary on ${mounted ? "a 512 MiB tmpfs of its own" : "the temp dir's filesystem"})`);
     const random = seeded(o.seed ?? 20261203);
     for (const s of scenarios) {
-      const row = await runScenario(d, s, { small: o.small, random, primaryMount: mounted ? primaryDir : undefined });
+      const row = await runScenario(d, s, { small: o.small, random, primaryMount: mounted ? primaryDir : undefined, log });
       rows.push(row);
       log(`${isPass(row) ? "ok  " : "FAIL"} ${s.name}: ${row.skipped ? `skipped: ${row.skipped}` : `${row.acked} acked, ${row.lost} lost, ${row.doubled} doubled, final again ${row.finalAgainMs === undefined ? "not" : `${(row.finalAgainMs / 1000).toFixed(1)} s`}; ${row.recheck?.detail}; ${row.note}`}`);
     }
@@ -128,7 +128,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultRun> {
   return { rows, startedAt, seconds: (Date.now() - startedAt.getTime()) / 1000, primaryOn: mounted ? "tmpfs" : "disk" };
 }
 
-async function runScenario(d: Deployment, s: Scenario, o: { small: boolean; random: () => number; primaryMount: string | undefined }): Promise<FaultRow> {
+async function runScenario(d: Deployment, s: Scenario, o: { small: boolean; random: () => number; primaryMount: string | undefined; log: (line: string) => void }): Promise<FaultRow> {
   const loads: Load[] = [];
   const ctx: ScenarioContext = {
     d,
@@ -152,6 +152,8 @@ async function runScenario(d: Deployment, s: Scenario, o: { small: boolean; rand
   const note = await s.run(ctx);
   // Final again: every entry acknowledged before the fault ended is in a cosigned checkpoint. The load goes on meanwhile for a second.
   const limit = s.finalWithinMs ?? 120_000;
+  // Said before the wait, so that a run cut short (a test's timeout) shows which part of which scenario it was in.
+  o.log(`..   ${s.name}: fault over after ${((Date.now() - t0) / 1000).toFixed(1)} s; waiting until final again (at most ${limit / 1000} s)`);
   const before = loads.flatMap((l) => l.lastIds());
   const finalAgain = waitFinal(d.url, before, limit);
   await sleep(1000);
