@@ -19,7 +19,9 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { blockHash, formatBlockHeader, noteSigner, rootFromLevels, toHex, treeLevels } from "../src/core/index.js";
 import { appendHashes, appendRefs } from "../src/core/tlog.js";
+import { createClient, type Client } from "@libsql/client";
 import { openLibsqlStore } from "../src/store/libsql.js";
+import { openFileClient } from "../src/store/libsql-file.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
 import { getJson, signMany, startServerProcess } from "./fixtures.js";
 import { cpuMs, processTree } from "./proc.js";
@@ -189,6 +191,61 @@ async function pageServing(ctx: SuiteContext) {
   }
 }
 
+/**
+ * What the submit path asks of an embedded file per group commit of one
+ * submission — the sealed-id lookup, then BEGIN IMMEDIATE, the intake's
+ * insert and COMMIT, FULL durability as in the embedded default — and one
+ * point read, as a receipt makes: CPU per call (user + system, so the
+ * fsync's kernel time counts), through @libsql/client and through the store's
+ * own file client, which keeps its prepared statements. The same statements
+ * on the same schema, alternating, in one run.
+ */
+async function statementCost(ctx: SuiteContext) {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-statements-"));
+  const path = join(dir, "log.db");
+  (await openLibsqlStore({ url: `file:${path}` })).close();
+  const clients: [string, Client][] = [
+    ["@libsql/client (a statement prepared per call)", createClient({ url: `file:${path}`, concurrency: 1, timeout: 5000 })],
+    ["the store's file client (statements kept)", openFileClient(path, { timeoutMs: 5000 })],
+  ];
+  try {
+    for (const [, c] of clients) {
+      await c.execute("PRAGMA journal_mode = WAL");
+      await c.execute("PRAGMA synchronous = FULL");
+    }
+    const insert = `INSERT INTO "pending" ("id", "entry", "digest", "client", "received_at", "promise") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO NOTHING RETURNING "id"`;
+    const lookup = `SELECT "id" FROM "entries" WHERE "id" IN (SELECT value FROM json_each(?))`;
+    const read = `SELECT "id", "entry", "promise" FROM "pending" WHERE "id" = ?`;
+    const ids: string[] = [];
+    const commit = async (c: Client) => {
+      const id = randomHex(32);
+      ids.push(id);
+      await c.execute({ sql: lookup, args: [JSON.stringify([id])] });
+      await c.batch([{ sql: insert, args: [id, `cairn/submission/v1\nbench.example/log\n${randomHex(32)}\n1800000000\n\n— c ${randomHex(50)}\n`, randomHex(32), "client.example/app", 1_800_000_000, randomHex(120)] }], "write");
+    };
+    const pointRead = (c: Client) => c.execute({ sql: read, args: [ids[Math.floor(Math.random() * ids.length)]!] });
+    const perCall = async (f: () => Promise<unknown>, n: number) => {
+      for (let i = 0; i < n / 10; i++) await f();
+      const u0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await f();
+      const u = process.cpuUsage(u0);
+      return { cpuUs: (u.user + u.system) / n, wallUs: ((performance.now() - t0) * 1000) / n };
+    };
+    const n = Math.max(200, Math.round(2000 * ctx.timeScale));
+    for (let round = 1; round <= 2; round++) {
+      for (const [label, c] of clients) {
+        const w = await perCall(() => commit(c), n);
+        const r = await perCall(() => pointRead(c), n * 5);
+        ctx.note(`round ${round}, ${label}: group commit of one submission ${w.cpuUs.toFixed(0)} µs CPU (${w.wallUs.toFixed(0)} µs wall); point read ${r.cpuUs.toFixed(1)} µs CPU`);
+      }
+    }
+  } finally {
+    for (const [, c] of clients) c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function randomHex(bytes: number): string {
   return randomBytes(bytes).toString("hex");
 }
@@ -198,14 +255,18 @@ export default defineSuite({
   description: "CPU per anchored entry summed over the operator and its three witness processes, submit → final, against the cryptographic floor timed in the same run",
   async run(ctx) {
     const n = Math.round(20_000 * ctx.timeScale);
-    // BENCH_COST_ONLY=single|bulk|pages runs one of them, for A/B runs of a change.
+    // BENCH_COST_ONLY=single|bulk|pages|statements runs one of them, for A/B runs of a change.
     const only = process.env.BENCH_COST_ONLY;
-    if (only !== "pages") ctx.section("CPU per entry, every process of the embedded default, submit → final (idle cost subtracted)");
+    if (only === undefined || only === "single" || only === "bulk") ctx.section("CPU per entry, every process of the embedded default, submit → final (idle cost subtracted)");
     if (only === undefined || only === "single") await perEntry(ctx, "single", { rate: 500, count: n, batch: 1 });
     if (only === undefined || only === "bulk") await perEntry(ctx, "bulk", { rate: 5_000, count: n * 2, batch: 1000 });
     if (only === undefined || only === "pages") {
       ctx.section("Serving a witness a page of entries: the operator's CPU per entry and witness");
       await pageServing(ctx);
+    }
+    if (only === undefined || only === "statements") {
+      ctx.section("An embedded file's statements on the submit path: @libsql/client against statements kept");
+      await statementCost(ctx);
     }
   },
 });

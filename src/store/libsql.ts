@@ -11,12 +11,13 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { libsqlBackend } from "./libsql-backend.js";
+import { openFileClient } from "./libsql-file.js";
 import { SqlStore, type SqlBackend } from "./sql-store.js";
 
 /**
  * SQLite allows 32766 bound parameters per statement; staying a little under
- * keeps multi-row inserts large (a statement is prepared anew per call, so
- * fewer, bigger statements are what make bulk writes fast).
+ * keeps multi-row inserts large (fewer, bigger statements are what make bulk
+ * writes fast).
  */
 export const LIBSQL_MAX_PARAMS = 30_000;
 
@@ -100,15 +101,14 @@ async function openBackend(url: string, options: LibsqlStoreOptions): Promise<{ 
   const embedded = url.startsWith("file:");
   const durability = options.durability ?? "full";
   const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
-  const client = createClient({
-    url,
-    ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
-    // For files the client pools connections and per-connection pragmas
-    // (synchronous, foreign_keys) would not reach new ones. All file work is
-    // synchronous native code in this thread anyway, so one connection
-    // costs no concurrency. `timeout` is SQLite's busy timeout.
-    ...(embedded ? { concurrency: 1, timeout: busyTimeoutMs } : {}),
-  });
+  // A file is one connection through ./libsql-file.ts, which keeps its
+  // prepared statements; per-connection pragmas (synchronous, foreign_keys)
+  // hold for all of its work. All file work is synchronous native code in
+  // this thread anyway, so one connection costs no concurrency. The timeout
+  // is SQLite's busy timeout.
+  const client = embedded
+    ? openFileClient(filePath(url), { timeoutMs: busyTimeoutMs })
+    : createClient({ url, ...(options.authToken === undefined ? {} : { authToken: options.authToken }) });
   try {
     if (embedded) await tuneEmbedded(client, durability);
     const db = drizzle(client);
