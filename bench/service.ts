@@ -224,16 +224,28 @@ async function seals(ctx: SuiteContext) {
       const phases = sealLines.at(-1) ?? {};
       ctx.note(`seal of ${formatRate(n)} entries → block ${report.block?.height}, ${report.cosigners.length} cosignatures within the seal: ${formatMs(ms)} (${formatRate((n / ms) * 1000)} entries/s); final (a quorum cosigned) ${formatMs(finalMs)} after it began`);
       ctx.note(`  operator: take ${phases.takeMs} ms, build (tree, checkpoint) ${phases.buildMs} ms, commit ${phases.commitMs} ms, waiting for cosignatures ${phases.cosignMs} ms`);
+      // A quorum is two of three: the third may still be catching up. Its phases are counted once it holds the block.
+      const caughtUp = await Promise.all(members.map((m) => caughtUpWith(m.witness, report.block!.height + 1)));
       const witnessesAfter = await Promise.all(members.map((m) => witnessPhases(m.witness)));
       members.forEach((m, i) => {
         const d = (phase: string) => formatMs((witnessesAfter[i]![phase]! - witnessesBefore[i]![phase]!) * 1000);
-        ctx.note(`  witness ${m.name}: fetch ${d("fetch")}, verify ${d("verify")}, store ${d("store")}`);
+        const when = caughtUp[i]! === 0 ? "held the block when it went final" : `held it ${formatMs(caughtUp[i]!)} after it went final`;
+        ctx.note(`  witness ${m.name}: fetch ${d("fetch")}, verify ${d("verify")}, store ${d("store")}; ${when}`);
       });
     }
   } finally {
     await node.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Waits until the witness's replica holds `size` blocks: ms waited, 0 if it held them at once. */
+async function caughtUpWith(url: string, size: number): Promise<number> {
+  const t0 = performance.now();
+  const held = async () => (JSON.parse(await getText(`${url}/status`)) as { replica: { size: number } }).replica.size >= size;
+  if (await held()) return 0;
+  while (!(await held())) await new Promise((r) => setTimeout(r, 100));
+  return performance.now() - t0;
 }
 
 /** A witness's seconds spent catching up so far, by phase (cairn_witness_block_seconds_sum). */

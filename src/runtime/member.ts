@@ -31,6 +31,7 @@ import { Witness, type WitnessConfig, type WitnessFault, type WitnessState, type
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import type { Settings } from "./config.js";
 import { bad, parseWitnessConfig } from "./member-config.js";
+import { ReplicaThread } from "./replica-runner.js";
 import { installNodeEd25519 } from "./node-ed25519.js";
 import { installNodeSha256 } from "./node-sha256.js";
 
@@ -144,7 +145,22 @@ export interface RunningMember {
 }
 
 export async function startMember(
-  options: { env?: Settings; port?: number; clock?: Clock; log?: Logger; fetch?: Fetch; durability?: Durability; /** Test hook, see WitnessFaultStep. */ fault?: WitnessFault } = {},
+  options: {
+    env?: Settings;
+    port?: number;
+    clock?: Clock;
+    log?: Logger;
+    fetch?: Fetch;
+    durability?: Durability;
+    /** Test hook, see WitnessFaultStep. */
+    fault?: WitnessFault;
+    /**
+     * false: the replica in this thread. For tests that start many witnesses
+     * in one process, where a thread costs ~0.5 s to start under tsx and a
+     * block is a few entries.
+     */
+    replicaThread?: boolean;
+  } = {},
 ): Promise<RunningMember> {
   installNodeEd25519();
   installNodeSha256();
@@ -152,7 +168,9 @@ export async function startMember(
   const key = memberKey(settings.dataDir, settings.config.name);
   const pq = settings.mldsa ? memberKey(settings.dataDir, settings.config.name, KEY_TYPE_COSIGNATURE_MLDSA44) : undefined;
   // A replica answers no digest lookups: no index for them (LibsqlStoreOptions.digestIndex).
-  const replica = await openLibsqlStore({ ...settings.replica, digestIndex: false, ...(options.durability ? { durability: options.durability } : {}) });
+  const replicaOptions = { ...settings.replica, digestIndex: false, ...(options.durability ? { durability: options.durability } : {}) };
+  // In a thread of its own (./replica-runner.ts): storing a large block must not stall this thread's requests.
+  const replica = options.replicaThread === false ? await openLibsqlStore(replicaOptions) : await ReplicaThread.start(replicaOptions);
   const witness = await Witness.open({
     config: settings.config,
     seed: key.seed,
@@ -179,7 +197,8 @@ export async function startMember(
     async close() {
       await new Promise<void>((done) => server.close(() => done()));
       await witness.idle();
-      replica.close();
+      if (replica instanceof ReplicaThread) await replica.stop();
+      else replica.close();
     },
   };
 }

@@ -79,7 +79,7 @@ export class TestWitness {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.running = await startMember({ env: this.env, port: this.port, clock: this.clock, log: silentLogger, durability: "normal" });
+    this.running = await startMember({ env: this.env, port: this.port, clock: this.clock, log: silentLogger, durability: "normal", replicaThread: false });
   }
 
   async stop(): Promise<void> {

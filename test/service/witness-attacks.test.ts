@@ -108,7 +108,7 @@ class Member {
   }
 
   async start(): Promise<void> {
-    this.running ??= await startMember({ env: this.env, port: 0, clock: this.clock, log: silentLogger, durability: "normal" });
+    this.running ??= await startMember({ env: this.env, port: 0, clock: this.clock, log: silentLogger, durability: "normal", replicaThread: false });
   }
 
   async stop(): Promise<void> {

@@ -149,6 +149,22 @@ export function storeContract(name: string, open: () => Promise<PrimaryStore>, o
       expect(await s.pendingStats()).toEqual({ count: 3, oldestReceivedAt: 400 });
     });
 
+    it("one submission a call, as a group commit under light load makes: order, a repeat, a sealed id", async () => {
+      const s = await fresh();
+      const chain = new ChainBuilder();
+      const [sealed, a, b] = makeEntries("one", 3);
+      expect(await s.insertPending([sealed!])).toEqual(new Set([sealed!.id]));
+      expect(await s.appendBlock(chain.next([sealed!]), { consumePending: true })).toBe("appended");
+      expect(await s.insertPending([a!])).toEqual(new Set([a!.id]));
+      expect(await s.insertPending([a!])).toEqual(new Set());
+      expect(await s.insertPending([sealed!])).toEqual(new Set());
+      expect(await s.insertPending([b!])).toEqual(new Set([b!.id]));
+      const taken = await s.takePending(10);
+      expect(taken.map((p) => p.id)).toEqual([a!.id, b!.id]);
+      expectIncreasing(taken.map((p) => p.seq));
+      expect(await s.getPending(a!.id)).toEqual({ ...a, seq: taken[0]!.seq });
+    });
+
     it("skips ids that are already sealed", async () => {
       const s = await fresh();
       const chain = new ChainBuilder();

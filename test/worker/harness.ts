@@ -134,7 +134,7 @@ export class TestWitness implements MemberSpec {
       CAIRN_LOG_URL: logUrl,
       ...this.extra,
     };
-    this.running = await startMember({ env, port: this.port, log: silentLogger, durability: "normal", fetch: freshConnectionFetch });
+    this.running = await startMember({ env, port: this.port, log: silentLogger, durability: "normal", fetch: freshConnectionFetch, replicaThread: false });
   }
 
   async stop(): Promise<void> {
