@@ -31,9 +31,9 @@ import { Witness, type WitnessConfig, type WitnessFault, type WitnessState, type
 import { openLibsqlStore, type Durability } from "../store/libsql.js";
 import type { Settings } from "./config.js";
 import { bad, parseWitnessConfig } from "./member-config.js";
-import { ReplicaThread } from "./replica-runner.js";
 import { installNodeEd25519 } from "./node-ed25519.js";
 import { installNodeSha256 } from "./node-sha256.js";
+import { ReplicaThread } from "./replica-runner.js";
 
 export interface MemberSettings {
   readonly config: WitnessConfig;
