@@ -44,8 +44,15 @@ interface RowShape {
 /** Where a row keeps its values in column order; the position getters read it. */
 const VALUES = Symbol("values");
 
-export function openFileClient(path: string, options: { readonly timeoutMs: number }): Client {
-  return new FileClient(path, options.timeoutMs);
+export interface FileClientOptions {
+  /** SQLite's busy timeout: how long a write waits for another connection's lock. */
+  readonly timeoutMs: number;
+  /** Run on every connection it opens, a reconnect's too: pragmas hold per connection. */
+  readonly setup?: readonly string[];
+}
+
+export function openFileClient(path: string, options: FileClientOptions): Client {
+  return new FileClient(path, options);
 }
 
 class FileClient implements Client {
@@ -56,7 +63,7 @@ class FileClient implements Client {
 
   constructor(
     private readonly path: string,
-    private readonly timeoutMs: number,
+    private readonly options: FileClientOptions,
   ) {
     this.#db = this.#open();
   }
@@ -115,7 +122,14 @@ class FileClient implements Client {
   }
 
   #open(): Database.Database {
-    return new Database(this.path, { timeout: this.timeoutMs });
+    const db = new Database(this.path, { timeout: this.options.timeoutMs });
+    try {
+      for (const sql of this.options.setup ?? []) db.exec(sql);
+    } catch (e) {
+      db.close();
+      throw asLibsqlError(e);
+    }
+    return db;
   }
 
   #checkOpen(): void {

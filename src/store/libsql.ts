@@ -107,19 +107,18 @@ async function openBackend(url: string, options: LibsqlStoreOptions): Promise<{ 
   // this thread anyway, so one connection costs no concurrency. The timeout
   // is SQLite's busy timeout.
   const client = embedded
-    ? openFileClient(filePath(url), { timeoutMs: busyTimeoutMs })
+    ? openFileClient(filePath(url), { timeoutMs: busyTimeoutMs, setup: embeddedPragmas(durability) })
     : createClient({ url, ...(options.authToken === undefined ? {} : { authToken: options.authToken }) });
   try {
-    if (embedded) await tuneEmbedded(client, durability);
     const db = drizzle(client);
     // An intake gets the whole schema too: one migration history, and only its pending table is used.
     await applyMigrations(db, options.migrationsFolder ?? DEFAULT_MIGRATIONS);
     if (options.digestIndex === false) await client.execute("DROP INDEX IF EXISTS entries_digest");
     const busy = embedded
       ? {
+          // The file client runs its setup pragmas on the new connection too.
           async reconnect() {
             client.reconnect();
-            await tuneEmbedded(client, durability);
           },
           patienceMs: busyTimeoutMs,
         }
@@ -131,15 +130,16 @@ async function openBackend(url: string, options: LibsqlStoreOptions): Promise<{ 
   }
 }
 
-async function tuneEmbedded(client: Client, durability: Durability): Promise<void> {
-  // WAL: readers never block the writer. FULL fsyncs every commit, so an
-  // acknowledged submission survives power loss too; the submit path commits
-  // in groups, which makes the fsync cheap per entry. NORMAL skips that fsync
-  // (commits survive a process crash only) and suits tests and benchmarks of
-  // everything else.
-  await client.execute("PRAGMA journal_mode = WAL");
-  await client.execute(durability === "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  await client.execute("PRAGMA foreign_keys = ON");
+/**
+ * Per connection, so the file client runs them on every connection it opens.
+ * WAL: readers never block the writer. FULL fsyncs every commit, so an
+ * acknowledged submission survives power loss too; the submit path commits
+ * in groups, which makes the fsync cheap per entry. NORMAL skips that fsync
+ * (commits survive a process crash only) and suits tests and benchmarks of
+ * everything else.
+ */
+function embeddedPragmas(durability: Durability): string[] {
+  return ["PRAGMA journal_mode = WAL", durability === "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"];
 }
 
 /**

@@ -184,6 +184,21 @@ describe("the embedded file client answers as @libsql/client does", () => {
     expect((await failure(ours.execute("INSERT INTO child VALUES (43)"))).extendedCode).toBe("SQLITE_CONSTRAINT_FOREIGNKEY");
   });
 
+  it("runs its setup on every connection it opens, a reconnect's too (pragmas hold per connection)", async () => {
+    const tuned = openFileClient(path, { timeoutMs: 50, setup: ["PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] });
+    const pragmas = async () => [(await tuned.execute("PRAGMA synchronous")).rows[0]![0], (await tuned.execute("PRAGMA foreign_keys")).rows[0]![0]];
+    try {
+      expect(await pragmas()).toEqual([2, 1]);
+      await tuned.execute("PRAGMA synchronous = OFF");
+      await tuned.execute("PRAGMA foreign_keys = OFF");
+      expect(await pragmas()).toEqual([0, 0]);
+      tuned.reconnect();
+      expect(await pragmas()).toEqual([2, 1]);
+    } finally {
+      tuned.close();
+    }
+  });
+
   it("once closed, refuses work as CLIENT_CLOSED", async () => {
     ours.close();
     expect(ours.closed).toBe(true);

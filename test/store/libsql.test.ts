@@ -110,7 +110,8 @@ describe("libsql file specifics", () => {
 
   it("refuses a write as 503 while another connection holds the write lock, and takes the next one once it is released", async () => {
     const url = freshUrl();
-    const s = await openLibsqlStore({ url, busyTimeoutMs: 150 });
+    // NORMAL, not SQLite's default FULL: the replacement connection must be tuned too.
+    const s = await openLibsqlStore({ url, busyTimeoutMs: 150, durability: "normal" });
     const other = createClient({ url, concurrency: 1 });
     const [first, second] = makeEntries("busy", 2);
     try {
@@ -126,6 +127,8 @@ describe("libsql file specifics", () => {
       expect((await s.pendingStats()).count).toBe(2);
       await s.insertPending(makeEntries("after", 1));
       expect((await s.pendingStats()).count).toBe(3);
+      // The connection that replaced the busy one is tuned as the first was (pragmas hold per connection).
+      expect(Object.values((await s.client.execute("PRAGMA synchronous")).rows[0]!)[0]).toBe(1);
     } finally {
       other.close();
       s.close();
