@@ -17,7 +17,8 @@
  */
 import Database from "libsql";
 import { Buffer } from "node:buffer";
-import { LibsqlBatchError, LibsqlError, type Client, type InArgs, type InStatement, type InValue, type ResultSet, type Row, type TransactionMode, type Value } from "@libsql/client";
+// The web entry: the same error classes as the Node one (both re-export @libsql/core), without loading its clients.
+import { LibsqlBatchError, LibsqlError, type Client, type InArgs, type InStatement, type InValue, type ResultSet, type Row, type TransactionMode, type Value } from "@libsql/client/web";
 
 /**
  * Statements kept per connection, the least recently used dropped first.

@@ -5,8 +5,10 @@
  * (./libsql-backend.ts) to SqlStore. Node only: the Worker opens remote
  * libSQL through ./libsql-web.ts.
  */
-import { createClient, type Client } from "@libsql/client";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import type { Client } from "@libsql/client";
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
+// drizzle's web entry wraps any Client; its Node entry would load @libsql/client's Node clients, which only remote URLs need.
+import { drizzle } from "drizzle-orm/libsql/web";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -108,7 +110,7 @@ async function openBackend(url: string, options: LibsqlStoreOptions): Promise<{ 
   // is SQLite's busy timeout.
   const client = embedded
     ? openFileClient(filePath(url), { timeoutMs: busyTimeoutMs, setup: embeddedPragmas(durability) })
-    : createClient({ url, ...(options.authToken === undefined ? {} : { authToken: options.authToken }) });
+    : (await import("@libsql/client")).createClient({ url, ...(options.authToken === undefined ? {} : { authToken: options.authToken }) });
   try {
     const db = drizzle(client);
     // An intake gets the whole schema too: one migration history, and only its pending table is used.
