@@ -82,8 +82,9 @@ export class ReplicaThread implements WitnessReplica {
     if (this.gone !== undefined) return Promise.reject(this.gone);
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      // Sent first: a value that cannot be cloned throws here and leaves nothing waiting.
       this.worker.postMessage({ id, method, args });
+      this.waiting.set(id, { resolve, reject });
     });
   }
 

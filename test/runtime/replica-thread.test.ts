@@ -94,6 +94,10 @@ describe("a member's replica in a thread of its own", () => {
       expect(again).toBeInstanceOf(ConstraintViolation);
       expect((again as Error).message).toMatch(/entries\.id/);
       expect(again).not.toBeInstanceOf(CairnError);
+      // A write that cannot cross the thread is refused here, and the replica still answers.
+      const uncloneable = { ...chain.peek(makeEntries("x", 1)), extra: () => 0 } as unknown as Parameters<typeof threaded.appendBlock>[0];
+      await expect(threaded.appendBlock(uncloneable)).rejects.toThrow(/could not be cloned/);
+      expect((await threaded.head()).size).toBe(1);
     } finally {
       await threaded.stop();
     }

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openFileClient } from "../../src/store/libsql-file.js";
+import { KEPT_SQL_LENGTH, openFileClient, type FileClient } from "../../src/store/libsql-file.js";
 
 let dir: string;
 let path: string;
-let ours: Client;
+let ours: FileClient;
 let theirs: Client;
 
 beforeEach(async () => {
@@ -171,6 +171,21 @@ describe("the embedded file client answers as @libsql/client does", () => {
         expect(r.rows[0]!.v).toBe(round + i);
       }
     }
+  });
+
+  it("keeps short statements and prepares long ones (multi-row inserts) per call, which answer all the same", async () => {
+    const kept = ours.keptStatements;
+    const rows = Math.ceil(KEPT_SQL_LENGTH / 8) + 1;
+    const long = `INSERT INTO t (id, n) VALUES ${Array.from({ length: rows }, () => "(?, ?)").join(", ")} RETURNING id`;
+    expect(long.length).toBeGreaterThan(KEPT_SQL_LENGTH);
+    for (const round of [0, 1]) {
+      const r = await ours.execute({ sql: long, args: Array.from({ length: rows }, (_, i) => [`long ${round} ${i}`, i]).flat() });
+      expect(r.rows.length).toBe(rows);
+    }
+    expect(ours.keptStatements).toBe(kept);
+    await ours.execute("SELECT count(*) AS n FROM t");
+    expect(ours.keptStatements).toBe(kept + 1);
+    expect((await theirs.execute("SELECT count(*) AS n FROM t")).rows[0]!.n).toBe(2 + 2 * rows);
   });
 
   it("migrate() runs with foreign keys off and turns them on again", async () => {
