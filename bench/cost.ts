@@ -12,7 +12,7 @@
  * one core.
  */
 import { createPrivateKey, createPublicKey, sign, verify, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ import { blockHash, formatBlockHeader, noteSigner, rootFromLevels, toHex, treeLe
 import { appendHashes, appendRefs } from "../src/core/tlog.js";
 import { createClient, type Client } from "@libsql/client";
 import { openLibsqlStore } from "../src/store/libsql.js";
+import type { BlockWrite } from "../src/store/types.js";
 import { openFileClient } from "../src/store/libsql-file.js";
 import { defineSuite, formatMs, formatRate, type SuiteContext } from "./harness.js";
 import { getJson, signMany, startServerProcess } from "./fixtures.js";
@@ -167,18 +168,7 @@ async function pageServing(ctx: SuiteContext) {
   const store = await openLibsqlStore({ url: `file:${join(dir, "log.db")}` });
   try {
     const n = 10_000;
-    const origin = "bench.example/log";
-    const entries = Array.from({ length: n }, (_, i) => {
-      const entry = `cairn/submission/v1\n${origin}\n${randomHex(32)}\n1800000000\n\n— client.example/app ${Buffer.from(randomHex(68), "hex").toString("base64")}\n`;
-      return { id: randomHex(32), entry, digest: randomHex(32), client: "client.example/app", receivedAt: 1_800_000_000, promise: "" };
-    });
-    const leaves = new Uint8Array(n * 32);
-    entries.forEach((e, i) => leaves.set(Buffer.from(e.id, "hex"), i * 32));
-    const levels = treeLevels(leaves);
-    const header = formatBlockHeader({ origin, height: 0, prevHash: new Uint8Array(32), size: n, root: rootFromLevels(levels, n), sealedAt: 1_800_000_000 });
-    const hash = blockHash(header);
-    const block = { height: 0, hash: toHex(hash), prevHash: "0".repeat(64), header, size: n, sealedAt: 1_800_000_000 };
-    await store.appendBlock({ block, entries, batchLevels: levels, historyHashes: appendHashes(0, hash, await store.readHistoryHashes(appendRefs(0))) });
+    await store.appendBlock(await nextBlock(store, n));
     let offset = 0;
     const next = () => (offset = (offset + 1000) % n);
     const opts = { opsPerCall: 1000, minTime: 2000 };
@@ -214,14 +204,14 @@ async function statementCost(ctx: SuiteContext) {
       await c.execute("PRAGMA synchronous = FULL");
     }
     const insert = `INSERT INTO "pending" ("id", "entry", "digest", "client", "received_at", "promise") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO NOTHING RETURNING "id"`;
-    const lookup = `SELECT "id" FROM "entries" WHERE "id" IN (SELECT value FROM json_each(?))`;
+    const lookup = `SELECT "id" FROM "entries" WHERE "id" IN (SELECT unhex(value) FROM json_each(?))`;
     const read = `SELECT "id", "entry", "promise" FROM "pending" WHERE "id" = ?`;
-    const ids: string[] = [];
+    const ids: ArrayBuffer[] = [];
     const commit = async (c: Client) => {
-      const id = randomHex(32);
+      const id = randomBlob(32);
       ids.push(id);
-      await c.execute({ sql: lookup, args: [JSON.stringify([id])] });
-      await c.batch([{ sql: insert, args: [id, `cairn/submission/v1\nbench.example/log\n${randomHex(32)}\n1800000000\n\n— c ${randomHex(50)}\n`, randomHex(32), "client.example/app", 1_800_000_000, randomHex(120)] }], "write");
+      await c.execute({ sql: lookup, args: [JSON.stringify([Buffer.from(id).toString("hex")])] });
+      await c.batch([{ sql: insert, args: [id, `cairn/submission/v1\nbench.example/log\n${randomHex(32)}\n1800000000\n\n— c ${randomHex(50)}\n`, randomBlob(32), "client.example/app", 1_800_000_000, randomHex(120)] }], "write");
     };
     const pointRead = (c: Client) => c.execute({ sql: read, args: [ids[Math.floor(Math.random() * ids.length)]!] });
     const perCall = async (f: () => Promise<unknown>, n: number) => {
@@ -246,8 +236,61 @@ async function statementCost(ctx: SuiteContext) {
   }
 }
 
+/**
+ * The store's cost of one 100k-entry block as the log grows: appendBlock on a
+ * member's replica (no digest index) or on the operator's primary (indexed
+ * by digest too), FULL durability, timed at each size. Entry ids and digests
+ * are random, so their indexes take each block's rows all over their pages:
+ * what grows with the log is how many of them a block rewrites.
+ */
+async function storeGrowth(ctx: SuiteContext, role: "replica" | "primary") {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-growth-"));
+  const store = await openLibsqlStore({ url: `file:${join(dir, "replica.db")}`, digestIndex: role === "primary" });
+  try {
+    const n = 100_000;
+    const blocks = Math.max(3, Math.round(11 * ctx.timeScale));
+    for (let h = 0; h < blocks; h++) {
+      const write = await nextBlock(store, n);
+      const u0 = process.cpuUsage();
+      const t0 = performance.now();
+      await store.appendBlock(write);
+      const u = process.cpuUsage(u0);
+      const wall = performance.now() - t0;
+      if (h % 5 === 0 || h === blocks - 1) {
+        ctx.note(`${role}, block ${h} on ${(h * n).toLocaleString("en")} entries: appendBlock ${wall.toFixed(0)} ms (${((u.user + u.system) / 1000).toFixed(0)} ms CPU); file ${(statSync(join(dir, "replica.db")).size / 2 ** 20).toFixed(0)} MiB`);
+      }
+    }
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The next block of `n` fresh entries of bench-like size for `store`'s chain. */
+async function nextBlock(store: Awaited<ReturnType<typeof openLibsqlStore>>, n: number): Promise<BlockWrite> {
+  const origin = "bench.example/log";
+  const head = await store.head();
+  const entries = Array.from({ length: n }, () => {
+    const entry = `cairn/submission/v1\n${origin}\n${randomHex(32)}\n1800000000\n\n— client.example/app ${randomBytes(68).toString("base64")}\n`;
+    return { id: randomHex(32), entry, digest: randomHex(32), client: "client.example/app", receivedAt: 1_800_000_000, promise: "" };
+  });
+  const leaves = new Uint8Array(n * 32);
+  entries.forEach((e, i) => leaves.set(Buffer.from(e.id, "hex"), i * 32));
+  const levels = treeLevels(leaves);
+  const height = head.size;
+  const header = formatBlockHeader({ origin, height, prevHash: Buffer.from(head.hash, "hex"), size: n, root: rootFromLevels(levels, n), sealedAt: 1_800_000_000 });
+  const hash = blockHash(header);
+  const block = { height, hash: toHex(hash), prevHash: head.hash, header, size: n, sealedAt: 1_800_000_000 };
+  return { block, entries, batchLevels: levels, historyHashes: appendHashes(height, hash, await store.readHistoryHashes(appendRefs(height))) };
+}
+
 function randomHex(bytes: number): string {
   return randomBytes(bytes).toString("hex");
+}
+
+/** Ids and digests as their columns hold them. */
+function randomBlob(bytes: number): ArrayBuffer {
+  return new Uint8Array(randomBytes(bytes)).buffer;
 }
 
 export default defineSuite({
@@ -255,7 +298,7 @@ export default defineSuite({
   description: "CPU per anchored entry summed over the operator and its three witness processes, submit → final, against the cryptographic floor timed in the same run",
   async run(ctx) {
     const n = Math.round(20_000 * ctx.timeScale);
-    // BENCH_COST_ONLY=single|bulk|pages|statements runs one of them, for A/B runs of a change.
+    // BENCH_COST_ONLY=single|bulk|pages|statements|growth runs one of them, for A/B runs of a change.
     const only = process.env.BENCH_COST_ONLY;
     if (only === undefined || only === "single" || only === "bulk") ctx.section("CPU per entry, every process of the embedded default, submit → final (idle cost subtracted)");
     if (only === undefined || only === "single") await perEntry(ctx, "single", { rate: 500, count: n, batch: 1 });
@@ -267,6 +310,11 @@ export default defineSuite({
     if (only === undefined || only === "statements") {
       ctx.section("An embedded file's statements on the submit path: @libsql/client against statements kept");
       await statementCost(ctx);
+    }
+    if (only === undefined || only === "growth") {
+      ctx.section("Storing a 100,000-entry block as the log grows");
+      await storeGrowth(ctx, "replica");
+      await storeGrowth(ctx, "primary");
     }
   },
 });

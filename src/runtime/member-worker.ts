@@ -29,12 +29,15 @@ import { Witness, type WitnessConfig, type WitnessState } from "../service/witne
 import { openD1Store } from "../store/d1.js";
 import { d1WitnessState } from "../store/witness-state.js";
 import { bad, parseWitnessConfig } from "./member-config.js";
+import { schemaGate, schemaRefusal } from "./schema-gate.js";
 
 type Env = Readonly<Record<string, unknown>>;
 
 interface Setup {
   readonly config: WitnessConfig;
   readonly db: D1Database;
+  /** Whether the replica's schema is this release's (a refusal's message otherwise). */
+  readonly schema: () => Promise<string | undefined>;
   readonly seed: Uint8Array;
   readonly verifierKey: string;
   readonly next?: { readonly seed: Uint8Array; readonly verifierKey: string };
@@ -65,7 +68,8 @@ function configure(env: Env): Setup {
   // Records meant to outlive Ed25519: the key whose verifier key is the member's pqKey in CAIRN_MEMBERS.
   const pqText = s.CAIRN_MEMBER_MLDSA_KEY?.trim();
   const pq = pqText ? cosignerKey("CAIRN_MEMBER_MLDSA_KEY", pqText, config.name, KEY_TYPE_COSIGNATURE_MLDSA44) : undefined;
-  return { config, db, ...key, ...(next ? { next } : {}), ...(pq ? { pq } : {}) };
+  const schema = schemaGate(openD1Store(db as D1Database), "the witness's replica", "npm run wrangler -- d1 migrations apply --config wrangler.member.toml, docs/OPERATING-A-MEMBER.md");
+  return { config, db, schema, ...key, ...(next ? { next } : {}), ...(pq ? { pq } : {}) };
 }
 
 function cosignerKey(setting: string, text: string, name: string, type: number = KEY_TYPE_COSIGNATURE_V1): { seed: Uint8Array; verifierKey: string } {
@@ -103,7 +107,7 @@ function witnessFor(s: Setup): Witness {
 }
 
 export default {
-  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     if (setup === undefined) {
       try {
         setup = { ok: true, value: configure(env) };
@@ -114,6 +118,8 @@ export default {
       }
     }
     if (!setup.ok) return new Response(JSON.stringify(errorBody("BAD_CONFIG", setup.message)), { status: 500, headers: { "Content-Type": "application/json" } });
+    const refused = await setup.value.schema();
+    if (refused !== undefined) return schemaRefusal(refused);
     return createWitnessApp(witnessFor(setup.value)).fetch(request, env, ctx);
   },
 };

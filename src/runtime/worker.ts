@@ -37,6 +37,7 @@ import { jsonLogger, type Logger } from "../service/log.js";
 import { openD1Store } from "../store/d1.js";
 import { openLibsqlWebStore } from "../store/libsql-web.js";
 import { parseConfig, type Settings } from "./config.js";
+import { schemaGate, schemaRefusal } from "./schema-gate.js";
 
 /** Vars (strings, or JSON values from wrangler.toml), secrets (strings) and bindings. */
 export type Env = Readonly<Record<string, unknown>>;
@@ -76,6 +77,8 @@ function build(env: Env): Instance {
   const config = parseConfig(settingsOf(env), { worker: { isD1Binding: (name) => isD1(env[name]) } });
   const open = (db: DatabaseConfig) => ("d1" in db ? openD1Store(env[db.d1] as D1Database) : openLibsqlWebStore(db));
   const primary = open(config.primary);
+  const howToMigrate = "d1" in config.primary ? "npm run wrangler -- d1 migrations apply, docs/DEPLOY-CLOUDFLARE.md" : "npm run db:migrate -- <the primary's URL>";
+  const schema = schemaGate(primary, "the primary database", howToMigrate);
   const ctx = createContext({ config, primary, clock: systemClock, log });
   const shared = createServices(ctx);
 
@@ -83,6 +86,8 @@ function build(env: Env): Instance {
   // timing, single flight and stale runs are the scheduler's.
   const scheduler = new SealScheduler({ job: () => requestServices(shared).sealer, intervalMs: config.sealIntervalMs, staleMs: SEAL_STALE_MS, pollMs: SEAL_POLL_MS, clock: systemClock });
   const seal = async (wait: boolean): Promise<void> => {
+    const refused = await schema();
+    if (refused !== undefined) throw new Error(`UNAVAILABLE: ${refused}`);
     if (wait) await scheduler.sealAfterCurrent();
     else await scheduler.sealIfIdle();
   };
@@ -101,7 +106,13 @@ function build(env: Env): Instance {
     // Set by Cloudflare's edge for every request it forwards.
     sourceOf: (c) => c.req.header("CF-Connecting-IP"),
   });
-  return { seal, fetch: (request, env, ctx) => app.fetch(request, env, ctx) };
+  return {
+    seal,
+    fetch: async (request, env, ctx) => {
+      const refused = await schema();
+      return refused === undefined ? app.fetch(request, env, ctx) : schemaRefusal(refused);
+    },
+  };
 }
 
 /**

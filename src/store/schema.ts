@@ -11,6 +11,7 @@
  * does not extend the head.
  */
 import { customType, index, integer, primaryKey, sqliteTable, text, unique } from "drizzle-orm/sqlite-core";
+import { fromHex, toHex } from "../core/bytes.js";
 
 /**
  * Raw bytes as Uint8Array. libSQL hands blobs back as ArrayBuffer and D1 as
@@ -29,6 +30,19 @@ function exactArrayBuffer(value: Uint8Array): ArrayBuffer {
   if (whole && value.buffer instanceof ArrayBuffer) return value.buffer;
   return value.slice().buffer as ArrayBuffer;
 }
+
+/**
+ * An entry id or a digest: kept as its raw bytes (32, or none for a chain
+ * record's digest), handed to and from the services as lowercase hex. Half
+ * the bytes of hex text in the row and in every index over it, and the id
+ * index is the one a seal writes in random order: at a million entries its
+ * pages are most of what a 100k-entry block rewrites (docs/BENCHMARKS.md).
+ */
+export const hexBytes = customType<{ data: string; driverData: ArrayBuffer }>({
+  dataType: () => "blob",
+  toDriver: (hex) => exactArrayBuffer(fromHex(hex)),
+  fromDriver: (value) => toHex(toUint8Array(value)),
+});
 
 export function toUint8Array(value: unknown): Uint8Array {
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
@@ -59,9 +73,9 @@ export const clients = sqliteTable("clients", {
  */
 export const pending = sqliteTable("pending", {
   seq: integer("seq").primaryKey(),
-  id: text("id").notNull().unique(),
+  id: hexBytes("id").notNull().unique(),
   entry: text("entry").notNull(),
-  digest: text("digest").notNull(),
+  digest: hexBytes("digest").notNull(),
   client: text("client").notNull(),
   receivedAt: integer("received_at").notNull(),
   promise: text("promise").notNull(),
@@ -79,11 +93,11 @@ export const blocks = sqliteTable("blocks", {
 export const entries = sqliteTable(
   "entries",
   {
-    id: text("id").primaryKey(),
+    id: hexBytes("id").primaryKey(),
     height: integer("height").notNull(),
     idx: integer("idx").notNull(),
     entry: text("entry").notNull(),
-    digest: text("digest").notNull(),
+    digest: hexBytes("digest").notNull(),
     client: text("client").notNull(),
     receivedAt: integer("received_at").notNull(),
     promise: text("promise").notNull(),

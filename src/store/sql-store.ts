@@ -172,7 +172,7 @@ function preparePointReads(db: SqliteDb) {
   return {
     head: db.select({ height: blocks.height, hash: blocks.hash }).from(blocks).orderBy(desc(blocks.height)).limit(1).prepare(),
     block: db.select(blockFields).from(blocks).where(eq(blocks.height, p("height"))).prepare(),
-    entry: db.select(entryFields).from(entries).where(eq(entries.id, p("id"))).prepare(),
+    entry: db.select(entryFields).from(entries).where(eq(entries.id, sql.param(p("id"), entries.id))).prepare(),
     // idx >= offset rather than OFFSET: the (height, idx) index seeks straight there.
     blockEntries: blockEntriesPage(db).prepare(),
     // The same page as the JSON text it is served as, built by SQLite: each
@@ -183,20 +183,21 @@ function preparePointReads(db: SqliteDb) {
       return db
         .select({
           count: count(),
-          json: sql<string>`json_group_array(json_object('index', ${page.index}, 'id', ${page.id}, 'entry', ${page.entry}) ORDER BY ${page.index})`,
+          json: sql<string>`json_group_array(json_object('index', ${page.index}, 'id', lower(hex(${page.id})), 'entry', ${page.entry}) ORDER BY ${page.index})`,
         })
         .from(page)
         .prepare();
     })(),
-    pending: db.select(pendingFields).from(pending).where(eq(pending.id, p("id"))).prepare(),
+    pending: db.select(pendingFields).from(pending).where(eq(pending.id, sql.param(p("id"), pending.id))).prepare(),
     client: db.select(clientFields).from(clients).where(eq(clients.name, p("name"))).prepare(),
     // Any number of ids as one bound JSON array: one statement text for every
     // group size, so nothing is rebuilt per call (a drizzle inArray per group
-    // commit cost the submit path ~40 µs an entry).
+    // commit cost the submit path ~40 µs an entry). The array holds hex,
+    // the column bytes.
     sealedIds: db
       .select({ id: entries.id })
       .from(entries)
-      .where(sql`${entries.id} IN (SELECT value FROM json_each(${p("ids")}))`)
+      .where(sql`${entries.id} IN (SELECT unhex(value) FROM json_each(${p("ids")}))`)
       .prepare(),
   };
 }
@@ -219,6 +220,17 @@ export class SqlStore implements PrimaryStore {
     this.#db = backend.db;
     this.#reads = preparePointReads(backend.db);
     this.#intake = intake && { backend: intake, db: intake.db, pending: preparePointReads(intake.db).pending };
+  }
+
+  /**
+   * Whether the database has this code's schema: its entry ids are bytes
+   * (migration 0004). A Worker cannot migrate its own database, so it asks
+   * this before it serves: code that wrote hex ids into a byte column, or
+   * bytes into a text one, would miss the other form in every id lookup.
+   */
+  async schemaCurrent(): Promise<boolean> {
+    const rows = await this.#db.all<{ type: string }>(sql`SELECT type FROM pragma_table_info('entries') WHERE name = 'id'`);
+    return rows[0]?.type.toLowerCase() === "blob";
   }
 
   close(): void {
@@ -451,7 +463,7 @@ export class SqlStore implements PrimaryStore {
     const numbered = list.map((e, position) => ({ e, position }));
     const statements = chunkByParams(numbered, PENDING_WIDTH, into.maxParams).map((part) => insertPendingStatement(part, skipSealed));
     const results = await into.writeBatch(statements);
-    return new Set(results.flat().map((row) => String(row.id)));
+    return new Set(results.flat().map((row) => hexOf(row.id)));
   }
 
   async getPending(id: string): Promise<PendingRecord | undefined> {
@@ -508,13 +520,14 @@ export class SqlStore implements PrimaryStore {
     // The intake is read first: an entry leaves it only after its block is
     // committed, so reading the log after it cannot miss one being sealed
     // meanwhile (seen twice at most, and kept once, as sealed).
-    const queued = this.#intake === undefined ? [] : await this.#intake.db.select(pendingFields).from(pending).where(sql`${pending.digest} = ${digest}${by(pending)}`).orderBy(asc(pending.seq)).limit(limit);
+    const queued = this.#intake === undefined ? [] : await this.#intake.db.select(pendingFields).from(pending).where(sql`${eq(pending.digest, digest)}${by(pending)}`).orderBy(asc(pending.seq)).limit(limit);
+    const bytes = blobOf(digest);
     const rows = await this.#db.all<Row>(sql`
       SELECT 0 AS kind, height, idx, NULL AS seq, id, entry, digest, client, received_at, promise
-        FROM ${entries} WHERE digest = ${digest}${by(entries)}
+        FROM ${entries} WHERE digest = ${bytes}${by(entries)}
       UNION ALL
       SELECT 1 AS kind, NULL, NULL, seq, id, entry, digest, client, received_at, promise
-        FROM ${pending} WHERE digest = ${digest}${by(pending)}
+        FROM ${pending} WHERE digest = ${bytes}${by(pending)}
       ORDER BY kind, height, idx, seq
       LIMIT ${limit}`);
     const found = rows.map(anchorFromRow);
@@ -587,7 +600,7 @@ function pendingRecordStatement(r: NewPending, condition: Query): Query {
     sql: `INSERT INTO "pending" ("id", "entry", "digest", "client", "received_at", "promise")
       SELECT ?, ?, ?, ?, ?, ? WHERE ${condition.sql}
       ON CONFLICT ("id") DO NOTHING`,
-    params: [r.id, r.entry, r.digest, r.client, r.receivedAt, r.promise, ...condition.params],
+    params: [blobOf(r.id), r.entry, blobOf(r.digest), r.client, r.receivedAt, r.promise, ...condition.params],
   };
 }
 
@@ -600,7 +613,7 @@ interface Intake {
 function deletePending(ids: readonly string[], maxParams: number): Query[] {
   return chunkByParams(ids, 1, maxParams).map((part) => ({
     sql: `DELETE FROM "pending" WHERE "id" IN ${placeholderRows(1, part.length)}`,
-    params: part,
+    params: part.map(blobOf),
   }));
 }
 
@@ -614,7 +627,7 @@ function deletePending(ids: readonly string[], maxParams: number): Query[] {
  */
 function insertPendingStatement(part: readonly { e: NewPending; position: number }[], skipSealed: boolean): Query {
   const params: unknown[] = [];
-  for (const { e, position } of part) params.push(position, e.id, e.entry, e.digest, e.client, e.receivedAt, e.promise);
+  for (const { e, position } of part) params.push(position, blobOf(e.id), e.entry, blobOf(e.digest), e.client, e.receivedAt, e.promise);
   return {
     sql: `INSERT INTO "pending" ("id", "entry", "digest", "client", "received_at", "promise")
       SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7
@@ -625,6 +638,16 @@ function insertPendingStatement(part: readonly { e: NewPending; position: number
       RETURNING "id"`,
     params,
   };
+}
+
+/** An id or digest as the blob its column holds, for statements written by hand. */
+function blobOf(hex: string): unknown {
+  return entries.id.mapToDriverValue(hex);
+}
+
+/** An id or digest column's value in a row read by hand. */
+function hexOf(value: unknown): string {
+  return toHex(toUint8Array(value));
 }
 
 /** `(a, b) IN (VALUES (?, ?), …)`: one statement for any number of pairs, values bound. */
@@ -639,9 +662,9 @@ function rowValuesIn(columns: readonly [SQLiteColumn, SQLiteColumn], pairs: read
 
 function anchorFromRow(row: Row): EntryRecord | PendingRecord {
   const common = {
-    id: String(row.id),
+    id: hexOf(row.id),
     entry: String(row.entry),
-    digest: String(row.digest),
+    digest: hexOf(row.digest),
     client: String(row.client),
     receivedAt: Number(row.received_at),
     promise: String(row.promise),

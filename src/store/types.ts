@@ -122,6 +122,8 @@ export interface WitnessAnswerRecord {
 
 /** What every database holds: the chain. Primary and member replicas alike. */
 export interface ChainStore {
+  /** Whether the database has this code's schema (a store that cannot migrate itself asks before it serves). */
+  schemaCurrent(): Promise<boolean>;
   head(): Promise<Head>;
   /**
    * Appends one block atomically: block, entries, batch-tree tiles, history

@@ -391,11 +391,11 @@ describe("cairn CLI", () => {
 
     const member = path.join(dataDir, "members", "member-2.localhost", "replica.db");
     const db = createClient({ url: pathToFileURL(member).href });
-    const found = (await db.execute("SELECT id, height, entry FROM entries ORDER BY height DESC, idx LIMIT 1")).rows[0]!;
-    const row = { id: String(found.id), height: Number(found.height), entry: String(found.entry) };
+    const found = (await db.execute("SELECT rowid, height, entry FROM entries ORDER BY height DESC, idx LIMIT 1")).rows[0]!;
+    const row = { rowid: Number(found.rowid), height: Number(found.height), entry: String(found.entry) };
     const forged = row.entry.replace(/\n(\d+)\n\n/, (_m, t: string) => `\n${Number(t) + 1}\n\n`);
     expect(forged).not.toBe(row.entry);
-    await db.execute({ sql: "UPDATE entries SET entry = ? WHERE id = ?", args: [forged, row.id] });
+    await db.execute({ sql: "UPDATE entries SET entry = ? WHERE rowid = ?", args: [forged, row.rowid] });
     db.close();
 
     const dirty = await cairn(["audit"]);

@@ -10,7 +10,7 @@ import path from "node:path";
 import { createClient, type Client } from "@libsql/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { intakeUrl, openLibsqlStore, type LibsqlStoreOptions } from "../../src/store/libsql.js";
-import { ChainBuilder, makeEntries } from "./chain-fixture.js";
+import { ChainBuilder, makeEntries, makePending } from "./chain-fixture.js";
 import { storeContract } from "./contract.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cairn-store-"));
@@ -50,6 +50,44 @@ describe("libsql file specifics", () => {
     const files = fs.readdirSync(new URL("../../migrations", import.meta.url)).filter((f) => f.endsWith(".sql"));
     expect(applied.rows[0]!.n).toBe(files.length);
     again.close();
+  });
+
+  it("turns the hex ids and digests of a log written before 0004 into bytes, and reads it back the same", async () => {
+    // A database as the code before migration 0004 left it: the first four
+    // migrations, then ids and digests as lowercase hex text. Written through
+    // today's store, then turned back into the text the old code wrote.
+    const folder = fs.mkdtempSync(path.join(dir, "migrations-"));
+    const shipped = new URL("../../migrations/", import.meta.url);
+    for (const f of fs.readdirSync(shipped).filter((f) => f < "0004" || f === "meta")) fs.cpSync(new URL(f, shipped), path.join(folder, f), { recursive: true });
+    const journal = JSON.parse(fs.readFileSync(path.join(folder, "meta", "_journal.json"), "utf8"));
+    journal.entries = journal.entries.filter((e: { tag: string }) => e.tag < "0004");
+    fs.writeFileSync(path.join(folder, "meta", "_journal.json"), JSON.stringify(journal));
+    const url = freshUrl();
+    const chain = new ChainBuilder();
+    const record = { ...makePending("a record"), digest: "", promise: "" };
+    const sealed = [...makeEntries("old", 3), record];
+    const queued = makeEntries("queued", 2);
+    const old = await openLibsqlStore({ url, migrationsFolder: folder });
+    await old.appendBlock(chain.next(sealed));
+    await old.insertPending(queued);
+    for (const table of ["entries", "pending"]) await old.client.execute(`UPDATE ${table} SET id = lower(hex(id)), digest = lower(hex(digest))`);
+    const before = await old.client.execute("SELECT typeof(id) AS t, id FROM entries ORDER BY idx");
+    expect(before.rows.map((r) => [r.t, r.id])).toEqual(sealed.map((e) => ["text", e.id]));
+    old.close();
+
+    const store = await openLibsqlStore({ url });
+    const types = await store.client.execute(
+      "SELECT typeof(id) AS id, length(id) AS n, typeof(digest) AS digest, length(digest) AS d FROM entries UNION ALL SELECT typeof(id), length(id), typeof(digest), length(digest) FROM pending",
+    );
+    expect(types.rows.map((r) => [r.id, r.n, r.digest, r.d])).toEqual([...sealed, ...queued].map((e) => ["blob", 32, "blob", e.digest === "" ? 0 : 32]));
+    expect(await store.readBlockWrite(0)).toEqual(chain.writes[0]);
+    expect(await store.getEntry(sealed[1]!.id)).toMatchObject({ id: sealed[1]!.id, digest: sealed[1]!.digest, height: 0, index: 1 });
+    expect((await store.anchorsOfDigest(sealed[2]!.digest, 10)).map((a) => a.id)).toEqual([sealed[2]!.id]);
+    expect((await store.chainRecords()).map((r) => r.entry)).toEqual([record.entry]);
+    expect((await store.takePending(10)).map((p) => p.id)).toEqual(queued.map((p) => p.id));
+    // Sealed and pending ids still refuse to be queued twice.
+    expect(await store.insertPending([sealed[0]!, queued[0]!])).toEqual(new Set());
+    store.close();
   });
 
   it("survives two openers migrating a fresh file at once", async () => {
@@ -102,6 +140,7 @@ describe("libsql file specifics", () => {
     expect(await pragma("synchronous")).toBe(2); // FULL: an acknowledged submission survives power loss
     expect(await pragma("foreign_keys")).toBe(1);
     expect(await pragma("busy_timeout")).toBe(5000); // a write waits this long for another connection's lock, then is refused (503)
+    expect(await pragma("cache_size")).toBe(-65536); // 64 MiB of pages: a block's random id-index pages stay cached
     s.close();
     const normal = await openLibsqlStore({ url: freshUrl(), durability: "normal" });
     expect(Object.values((await normal.client.execute("PRAGMA synchronous")).rows[0]!)[0]).toBe(1);

@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatVerifierKey, generateKeyPair, KEY_TYPE_COSIGNATURE_MLDSA44, KEY_TYPE_COSIGNATURE_V1, KEY_TYPE_ED25519, parseSignerKey, parseVerifierKey, sha256, utf8 } from "../../src/core/index.js";
 import { parseConfig, type Settings } from "../../src/runtime/config.js";
-import { absentMember, clientKeys, memberKey, memberName, memberSignerKey, operatorKey, settings, startWorkerd, type MemberSpec, type Workerd } from "./harness.js";
+import type { D1Database } from "@cloudflare/workers-types";
+import { absentMember, clientKeys, memberKey, memberName, memberSignerKey, migrate, operatorKey, settings, startWorkerd, type MemberSpec, type Workerd } from "./harness.js";
 
 const worker = (bindings: readonly string[]) => ({ worker: { isD1Binding: (name: string) => bindings.includes(name) } });
 const D1 = worker(["PRIMARY"]);
@@ -166,6 +167,8 @@ describe("a wrong setting in workerd", () => {
       // The first Worker is fine, and takes CAIRN_MEMBERS as a JSON value, as wrangler.toml [vars] may give it.
       { name: "good", bindings: { ...good, CAIRN_MEMBERS: JSON.parse(good.CAIRN_MEMBERS!) } },
       ...wrong.map(([name, change]) => ({ name, bindings: defined({ ...good, ...change }) })),
+      // Right settings, but a primary no migration has touched yet (startWorkerd migrates the first Worker's only).
+      { name: "unmigrated", bindings: good, d1Databases: { PRIMARY: "unmigrated" } },
     ]);
   });
   afterAll(() => w?.close());
@@ -175,6 +178,25 @@ describe("a wrong setting in workerd", () => {
     expect(res.status).toBe(200);
     const { members } = await (await w.request("/v1/consortium", { worker: "good" })).json();
     expect(members.map((m: any) => [m.name, m.key, m.witness])).toEqual(running.map((m) => [m.name, m.key, m.url]));
+  });
+
+  it("a primary without this release's schema: every request 503 and the cron run fails, writing nothing, until the migrations are applied", async () => {
+    const db = (await w.mf.getD1Database("PRIMARY", "unmigrated")) as unknown as D1Database;
+    const refusedAll = async () => {
+      for (const [method, path] of [["GET", "/healthz"], ["POST", "/v1/anchors"], ["GET", "/v1/checkpoint"]] as const) {
+        const res = await w.request(path, { method, worker: "unmigrated", ...(method === "POST" ? { json: { submission: "x" } } : {}) });
+        expect(res.status, path).toBe(503);
+        expect(res.headers.get("Retry-After")).toBe("30");
+        expect((await res.json()).error).toMatchObject({ code: "UNAVAILABLE", message: expect.stringContaining("apply this release's migrations") });
+      }
+      expect((await w.scheduled("unmigrated")).outcome).not.toBe("ok");
+    };
+    await refusedAll(); // no tables at all
+    await migrate(db, (f) => f < "0004");
+    await refusedAll(); // the schema before ids were bytes
+    expect((await db.prepare("SELECT (SELECT count(*) FROM pending) + (SELECT count(*) FROM blocks) AS n").first<{ n: number }>())!.n).toBe(0);
+    await migrate(db, (f) => f >= "0004");
+    expect((await w.request("/healthz", { worker: "unmigrated" })).status).toBe(200);
   });
 
   for (const [name, , message] of wrong) {

@@ -231,19 +231,19 @@ export interface Workerd {
   close(): Promise<void>;
 }
 
-/** The statements of migrations/*.sql, in order: drizzle-kit marks the breaks; each file ends its last one. */
-export function migrationStatements(): string[] {
+/** The statements of migrations/*.sql (of the files `which` takes), in order: drizzle-kit marks the breaks; each file ends its last one. */
+export function migrationStatements(which: (file: string) => boolean = () => true): string[] {
   const dir = join(ROOT, "migrations");
   return readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
+    .filter((f) => f.endsWith(".sql") && which(f))
     .sort()
     .flatMap((f) => readFileSync(join(dir, f), "utf8").split("--> statement-breakpoint"))
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 }
 
-export async function migrate(db: D1Database): Promise<void> {
-  await db.batch(migrationStatements().map((s) => db.prepare(s)));
+export async function migrate(db: D1Database, which?: (file: string) => boolean): Promise<void> {
+  await db.batch(migrationStatements(which).map((s) => db.prepare(s)));
 }
 
 /**

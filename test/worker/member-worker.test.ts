@@ -51,6 +51,7 @@ beforeAll(async () => {
     workers: [
       { name: "witness", modules: true, scriptPath: bundle.file, modulesRoot: bundle.dir, compatibilityDate: COMPATIBILITY_DATE, bindings, d1Databases: { REPLICA: "replica" } },
       { name: "misconfigured", modules: true, scriptPath: bundle.file, modulesRoot: bundle.dir, compatibilityDate: COMPATIBILITY_DATE, bindings: { ...bindings, CAIRN_MEMBER_KEY: memberSignerKey(2) }, d1Databases: { REPLICA: "other" } },
+      { name: "unmigrated", modules: true, scriptPath: bundle.file, modulesRoot: bundle.dir, compatibilityDate: COMPATIBILITY_DATE, bindings, d1Databases: { REPLICA: "unmigrated" } },
     ],
     host: "127.0.0.1",
     port: m3.port,
@@ -112,6 +113,21 @@ describe("a member's witness as its own Worker with its own D1", () => {
     await expect(b.save(text)).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await b.load();
     await b.save(text);
+  });
+
+  it("answers 503 until its replica has this release's schema, then serves (the migration applied meanwhile)", async () => {
+    const worker = await mf.getWorker("unmigrated");
+    const replica = (await mf.getD1Database("REPLICA", "unmigrated")) as unknown as D1Database;
+    await migrate(replica, (f) => f < "0004");
+    for (const path of ["/status", "/healthz", "/add-checkpoint"]) {
+      const res = await worker.fetch(`http://witness.test${path}`, path === "/add-checkpoint" ? { method: "POST", body: "old 0\n\n" } : {});
+      expect(res.status, path).toBe(503);
+      expect(res.headers.get("Retry-After")).toBe("30");
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: "UNAVAILABLE", message: expect.stringContaining("apply this release's migrations") });
+    }
+    expect((await replica.prepare("SELECT count(*) AS n FROM witness_state").first<{ n: number }>())!.n).toBe(0);
+    await migrate(replica, (f) => f >= "0004");
+    expect((await worker.fetch("http://witness.test/healthz")).status).toBe(200);
   });
 
   it("answers 500 BAD_CONFIG naming the setting when its key is not its member's", async () => {
