@@ -19,7 +19,11 @@ export function schemaGate(store: Pick<ChainStore, "schemaCurrent">, database: s
   let current = false;
   return async () => {
     if (current) return undefined;
-    current = await store.schemaCurrent();
+    try {
+      current = await store.schemaCurrent();
+    } catch (e) {
+      return `${database}'s schema could not be read (${(e as Error).message}); nothing was read or written`;
+    }
     if (current) return undefined;
     return `${database} has the schema of an older release: apply this release's migrations (${migrate}); nothing was read or written`;
   };

@@ -229,8 +229,9 @@ export class SqlStore implements PrimaryStore {
    * bytes into a text one, would miss the other form in every id lookup.
    */
   async schemaCurrent(): Promise<boolean> {
-    const rows = await this.#db.all<{ type: string }>(sql`SELECT type FROM pragma_table_info('entries') WHERE name = 'id'`);
-    return rows[0]?.type.toLowerCase() === "blob";
+    // The statement form: the one D1 documents among the PRAGMAs it allows.
+    const columns = await this.#db.all<{ name: string; type: string }>(sql`PRAGMA table_info("entries")`);
+    return columns.find((c) => c.name === "id")?.type.toLowerCase() === "blob";
   }
 
   close(): void {

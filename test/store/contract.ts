@@ -26,6 +26,10 @@ export function storeContract(name: string, open: () => Promise<PrimaryStore>, o
   });
 
   describe(`${name}: empty store`, () => {
+    it("has this release's schema once migrated (what a Worker asks before it serves)", async () => {
+      expect(await (await fresh()).schemaCurrent()).toBe(true);
+    });
+
     it("has an empty chain", async () => {
       const s = await fresh();
       expect(await s.head()).toEqual({ size: 0, hash: ZEROS });

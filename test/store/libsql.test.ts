@@ -73,9 +73,11 @@ describe("libsql file specifics", () => {
     for (const table of ["entries", "pending"]) await old.client.execute(`UPDATE ${table} SET id = lower(hex(id)), digest = lower(hex(digest))`);
     const before = await old.client.execute("SELECT typeof(id) AS t, id FROM entries ORDER BY idx");
     expect(before.rows.map((r) => [r.t, r.id])).toEqual(sealed.map((e) => ["text", e.id]));
+    expect(await old.schemaCurrent()).toBe(false);
     old.close();
 
     const store = await openLibsqlStore({ url });
+    expect(await store.schemaCurrent()).toBe(true);
     const types = await store.client.execute(
       "SELECT typeof(id) AS id, length(id) AS n, typeof(digest) AS digest, length(digest) AS d FROM entries UNION ALL SELECT typeof(id), length(id), typeof(digest), length(digest) FROM pending",
     );
