@@ -143,9 +143,9 @@ async function openBackend(url: string, options: LibsqlStoreOptions): Promise<{ 
  * A page cache of up to 64 MiB, not SQLite's 2 MB: a block's entries land
  * on random pages of the id index, and with the default every one of them
  * is read back from the file and evicted again. Storing a 100k-entry block
- * into a million-entry replica took 2.5 s with 2 MB and 2.1 s with 64 MiB
- * (docs/BENCHMARKS.md). SQLite allocates it as pages are read, so a small
- * database never holds that much.
+ * into a million-entry replica took 2.5 s with 2 MB and 1.9–2.1 s with
+ * 64 MiB (docs/BENCHMARKS.md, "Ids and digests as bytes"). SQLite allocates
+ * it as pages are read, so a small database never holds that much.
  */
 function embeddedPragmas(durability: Durability): string[] {
   return [
