@@ -83,6 +83,20 @@ export class ChainBuilder {
   }
 }
 
+/**
+ * A log as the code before migration 0004 left it, for the migration's
+ * tests: a block of three submissions and a chain record (empty digest),
+ * and two submissions still pending. Write it through today's store, then
+ * run HEX_TEXT_AS_BEFORE_0004 to turn the ids and digests back into the hex
+ * text the old code stored.
+ */
+export function logBefore0004(): { write: BlockWrite; sealed: NewPending[]; queued: NewPending[] } {
+  const sealed = [...makeEntries("old", 3), { ...makePending("a record"), digest: "", promise: "" }];
+  return { write: new ChainBuilder().next(sealed), sealed, queued: makeEntries("queued", 2) };
+}
+
+export const HEX_TEXT_AS_BEFORE_0004 = ["entries", "pending"].map((table) => `UPDATE ${table} SET id = lower(hex(id)), digest = lower(hex(digest))`);
+
 /** The subtrees whose last leaf is the newest one: recomputed by brute force over the levels. */
 function historyCreated(leafHashes: readonly Uint8Array[]): { ref: NodeRef; hash: Uint8Array }[] {
   const levels = treeLevels(concatBytes(...leafHashes));

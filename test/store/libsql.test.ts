@@ -10,7 +10,7 @@ import path from "node:path";
 import { createClient, type Client } from "@libsql/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { intakeUrl, openLibsqlStore, type LibsqlStoreOptions } from "../../src/store/libsql.js";
-import { ChainBuilder, makeEntries, makePending } from "./chain-fixture.js";
+import { ChainBuilder, HEX_TEXT_AS_BEFORE_0004, logBefore0004, makeEntries } from "./chain-fixture.js";
 import { storeContract } from "./contract.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cairn-store-"));
@@ -63,14 +63,12 @@ describe("libsql file specifics", () => {
     journal.entries = journal.entries.filter((e: { tag: string }) => e.tag < "0004");
     fs.writeFileSync(path.join(folder, "meta", "_journal.json"), JSON.stringify(journal));
     const url = freshUrl();
-    const chain = new ChainBuilder();
-    const record = { ...makePending("a record"), digest: "", promise: "" };
-    const sealed = [...makeEntries("old", 3), record];
-    const queued = makeEntries("queued", 2);
+    const { write, sealed, queued } = logBefore0004();
+    const record = sealed[3]!;
     const old = await openLibsqlStore({ url, migrationsFolder: folder });
-    await old.appendBlock(chain.next(sealed));
+    await old.appendBlock(write);
     await old.insertPending(queued);
-    for (const table of ["entries", "pending"]) await old.client.execute(`UPDATE ${table} SET id = lower(hex(id)), digest = lower(hex(digest))`);
+    for (const statement of HEX_TEXT_AS_BEFORE_0004) await old.client.execute(statement);
     const before = await old.client.execute("SELECT typeof(id) AS t, id FROM entries ORDER BY idx");
     expect(before.rows.map((r) => [r.t, r.id])).toEqual(sealed.map((e) => ["text", e.id]));
     expect(await old.schemaCurrent()).toBe(false);
@@ -82,7 +80,7 @@ describe("libsql file specifics", () => {
       "SELECT typeof(id) AS id, length(id) AS n, typeof(digest) AS digest, length(digest) AS d FROM entries UNION ALL SELECT typeof(id), length(id), typeof(digest), length(digest) FROM pending",
     );
     expect(types.rows.map((r) => [r.id, r.n, r.digest, r.d])).toEqual([...sealed, ...queued].map((e) => ["blob", 32, "blob", e.digest === "" ? 0 : 32]));
-    expect(await store.readBlockWrite(0)).toEqual(chain.writes[0]);
+    expect(await store.readBlockWrite(0)).toEqual(write);
     expect(await store.getEntry(sealed[1]!.id)).toMatchObject({ id: sealed[1]!.id, digest: sealed[1]!.digest, height: 0, index: 1 });
     expect((await store.anchorsOfDigest(sealed[2]!.digest, 10)).map((a) => a.id)).toEqual([sealed[2]!.id]);
     expect((await store.chainRecords()).map((r) => r.entry)).toEqual([record.entry]);

@@ -10,7 +10,7 @@ import type { Miniflare } from "miniflare";
 import { newMiniflare } from "./miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D1_MAX_PARAMS, openD1Store } from "../../src/store/d1.js";
-import { ChainBuilder, makeEntries, makePending } from "../store/chain-fixture.js";
+import { ChainBuilder, HEX_TEXT_AS_BEFORE_0004, logBefore0004, makeEntries } from "../store/chain-fixture.js";
 import { storeContract } from "../store/contract.js";
 import { COMPATIBILITY_DATE, migrate } from "./harness.js";
 
@@ -32,9 +32,14 @@ async function binding(name: string): Promise<D1Database> {
   return (await mf.getD1Database(name)) as unknown as D1Database;
 }
 
-async function fresh(): Promise<D1Database> {
+/** A database of the pool no statement has touched yet. */
+async function blank(): Promise<D1Database> {
   if (next >= POOL) throw new Error(`more than ${POOL} fresh D1 databases asked for: raise POOL`);
-  const db = await binding(`DB${next++}`);
+  return binding(`DB${next++}`);
+}
+
+async function fresh(): Promise<D1Database> {
+  const db = await blank();
   await migrate(db);
   return db;
 }
@@ -73,25 +78,20 @@ describe("D1 specifics", () => {
   });
 
   it("migration 0004 turns the hex ids and digests of an older log into bytes, as wrangler applies it", async () => {
-    // The log as the code before 0004 left it: written through today's
-    // store, then turned back into the hex text the old code wrote.
-    if (next >= POOL) throw new Error(`more than ${POOL} fresh D1 databases asked for: raise POOL`);
-    const db = await binding(`DB${next++}`);
+    const db = await blank();
     await migrate(db, (f) => f < "0004");
-    const chain = new ChainBuilder();
-    const sealed = [...makeEntries("old", 3), { ...makePending("a record"), digest: "", promise: "" }];
-    const queued = makeEntries("queued", 2);
+    const { write, sealed, queued } = logBefore0004();
     const old = openD1Store(db);
-    await old.appendBlock(chain.next(sealed));
+    await old.appendBlock(write);
     await old.insertPending(queued);
-    for (const table of ["entries", "pending"]) await db.prepare(`UPDATE ${table} SET id = lower(hex(id)), digest = lower(hex(digest))`).run();
+    for (const statement of HEX_TEXT_AS_BEFORE_0004) await db.prepare(statement).run();
     expect((await db.prepare("SELECT DISTINCT typeof(id) AS t FROM entries").all()).results).toEqual([{ t: "text" }]);
 
     await migrate(db, (f) => f >= "0004");
     const types = await db.prepare("SELECT typeof(id) AS t, length(id) AS n, length(digest) AS d FROM entries UNION ALL SELECT typeof(id), length(id), length(digest) FROM pending").all();
     expect(types.results).toEqual([...sealed, ...queued].map((e) => ({ t: "blob", n: 32, d: e.digest === "" ? 0 : 32 })));
     const store = openD1Store(db);
-    expect(await store.readBlockWrite(0)).toEqual(chain.writes[0]);
+    expect(await store.readBlockWrite(0)).toEqual(write);
     expect((await store.anchorsOfDigest(sealed[2]!.digest, 10)).map((a) => a.id)).toEqual([sealed[2]!.id]);
     expect((await store.chainRecords()).map((r) => r.entry)).toEqual([sealed[3]!.entry]);
     expect((await store.takePending(10)).map((p) => p.id)).toEqual(queued.map((p) => p.id));
