@@ -42,6 +42,14 @@ export type BatchItemResult = SubmitResult | { readonly error: { readonly code: 
 
 /** Rows per insert statement group; bounded so one huge burst still commits in reasonable slices. */
 const MAX_GROUP = 2000;
+/**
+ * How long a submission may wait for others to share its durable commit,
+ * while they arrive this close together. 8 ms at 500 a second makes groups
+ * of ≈ 5 and takes ≈ 170 µs of CPU off each submission (BENCHMARKS, "A
+ * commit window"); the acknowledgement comes ≤ 8 ms later, against a seal
+ * every second.
+ */
+const COMMIT_WINDOW_MS = 8;
 
 export class Submitter {
   private readonly commits: GroupCommit<NewPending, boolean>;
@@ -58,7 +66,7 @@ export class Submitter {
     /** Each client's share; submitters of one process or isolate share it too. */
     readonly rates: ClientRates = new ClientRates(ctx.config.clientRate, ctx.clock),
   ) {
-    this.commits = new GroupCommit((items) => this.insert(items), ctx.config.maxQueuedSubmissions, MAX_GROUP);
+    this.commits = new GroupCommit((items) => this.insert(items), ctx.config.maxQueuedSubmissions, MAX_GROUP, COMMIT_WINDOW_MS);
     this.submitted = ctx.metrics.counter("cairn_submissions_total", "Submissions answered, by outcome (accepted, known).");
     this.refused = ctx.metrics.counter("cairn_submissions_refused_total", "Submissions refused, by error code.");
   }
