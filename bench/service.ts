@@ -4,6 +4,7 @@
  *  - single signed submissions over loopback HTTP, 50 connections, next to a
  *    bare Hono JSON route in the same run (server in its own process);
  *  - bulk entries/s through POST /v1/anchors/batch;
+ *  - single submissions' latency while another client sends batches;
  *  - time from submit to receipt at the default seal interval;
  *  - seal time for 10k and 100k pending entries with three member replicas;
  *  - receipts/s and p50 for entries of a 1M-entry block;
@@ -89,6 +90,27 @@ async function http(ctx: SuiteContext) {
     }
     waits.sort((a, b) => a - b);
     ctx.note(`submit → receipt (polling every 20 ms): median ${formatMs(waits[Math.floor(waits.length / 2)]!)}, max ${formatMs(waits.at(-1)!)} over ${waits.length}`);
+
+    await new Promise((r) => setTimeout(r, 3000));
+    // Single submissions while another client sends batches: whether one
+    // client's 1,000 items hold up everyone else's answers.
+    const mixedSeconds = 8 * ctx.timeScale;
+    const mixedNotes = await signMany(signer, origin, Math.ceil(3000 * mixedSeconds), "mixed single");
+    const mixedBatches = await signMany(signer, origin, 1000 * Math.ceil(4 * mixedSeconds), "mixed bulk");
+    const [beside, bulkBeside] = await Promise.all([
+      load(server.url, (i) => (i < mixedNotes.length ? { method: "POST", path: "/v1/anchors", body: JSON.stringify({ submission: mixedNotes[i] }) } : undefined), {
+        connections: 8,
+        durationMs: mixedSeconds * 1000,
+      }),
+      load(
+        server.url,
+        (i) => ((i + 1) * 1000 <= mixedBatches.length ? { method: "POST", path: "/v1/anchors/batch", body: JSON.stringify({ submissions: mixedBatches.slice(i * 1000, (i + 1) * 1000) }) } : undefined),
+        { connections: 2, durationMs: mixedSeconds * 1000 },
+      ),
+    ]);
+    ctx.note(
+      `POST /v1/anchors, 8 connections, beside batches on 2: ${formatRate(beside.perSecond)} req/s, p50 ${formatMs(beside.p50Ms)}, p99 ${formatMs(beside.p99Ms)}, slowest ${formatMs(beside.maxMs)}; batches ${formatRate(bulkBeside.perSecond * 1000)} entries/s, p50 ${formatMs(bulkBeside.p50Ms)}  statuses ${JSON.stringify(beside.statuses)} ${JSON.stringify(bulkBeside.statuses)}`,
+    );
   } finally {
     server.child.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -38,6 +38,9 @@ export interface Backlog {
   at: number;
 }
 
+/** A submission checked and promised (row), or one the log already had (known). */
+type Prepared = { known: SubmitResult } | { row: NewPending };
+
 export type BatchItemResult = SubmitResult | { readonly error: { readonly code: string; readonly message: string } };
 
 /** Rows per insert statement group; bounded so one huge burst still commits in reasonable slices. */
@@ -50,9 +53,18 @@ const MAX_GROUP = 2000;
  * every second.
  */
 const COMMIT_WINDOW_MS = 8;
+/** Items of a batch checked between two turns of the event loop (≈ 5 ms of work). */
+const PREPARE_SLICE = 16;
+
+/** Lets the event loop run: setImmediate where it exists (Node), else a timer (workerd). */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
 
 export class Submitter {
   private readonly commits: GroupCommit<NewPending, boolean>;
+  /** The batch being checked now; the next batch's check starts when it ends. */
+  private batchTurn: Promise<void> = Promise.resolve();
   private backlogRead: Promise<void> | undefined;
   private readonly submitted;
   private readonly refused;
@@ -91,7 +103,11 @@ export class Submitter {
    * order, so the batch's order is its acceptance order.
    */
   async submitMany(notes: readonly unknown[]): Promise<BatchItemResult[]> {
-    const prepared = await Promise.all(notes.map((note) => this.prepare(note).catch((e: unknown) => ({ failed: e }))));
+    // Batches take turns (first come, first checked), so that slicing them
+    // does not make concurrent batches all finish as late as the last one.
+    const turn = this.batchTurn.then(() => this.prepareSliced(notes));
+    this.batchTurn = turn.then(() => undefined);
+    const prepared = await turn;
     return Promise.all(
       prepared.map((p) =>
         this.counted("failed" in p ? Promise.reject(p.failed) : this.commit(p)).catch((e: unknown): BatchItemResult => {
@@ -101,6 +117,21 @@ export class Submitter {
         }),
       ),
     );
+  }
+
+  /**
+   * Verifying and signing are synchronous: 1,000 items in one go would hold
+   * the event loop for ≈ 300 ms, and every other client's request with it.
+   * Between slices the loop serves them. Never rejects: a failure is the item's.
+   */
+  private async prepareSliced(notes: readonly unknown[]): Promise<(Prepared | { failed: unknown })[]> {
+    const prepared: (Prepared | { failed: unknown })[] = [];
+    for (let at = 0; at < notes.length; at += PREPARE_SLICE) {
+      if (at > 0) await nextMacrotask();
+      const slice = notes.slice(at, at + PREPARE_SLICE);
+      prepared.push(...(await Promise.all(slice.map((note) => this.prepare(note).catch((e: unknown) => ({ failed: e }))))));
+    }
+    return prepared;
   }
 
   private async counted(result: Promise<SubmitResult>): Promise<SubmitResult> {
@@ -115,7 +146,7 @@ export class Submitter {
   }
 
   /** Parses, checks and promises; a known entry is answered here, whatever failed. */
-  private async prepare(note: unknown): Promise<{ known: SubmitResult } | { row: NewPending }> {
+  private async prepare(note: unknown): Promise<Prepared> {
     if (typeof note !== "string") throw new CairnError("BAD_NOTE", "submission must be a signed note as a string");
     const entry = parseEntry(note);
     try {
@@ -135,7 +166,7 @@ export class Submitter {
   }
 
   /** Joins the group commit at once (no await before add), which keeps callers' order. */
-  private async commit(p: { known: SubmitResult } | { row: NewPending }): Promise<SubmitResult> {
+  private async commit(p: Prepared): Promise<SubmitResult> {
     if ("known" in p) return p.known;
     const { row } = p;
     if (await this.commits.add(row)) return { created: true, ack: { id: row.id, status: "pending", promise: row.promise } };
