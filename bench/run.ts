@@ -20,7 +20,6 @@ const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   d1: () => import("./d1-cost.js"),
   // These two install node:crypto's Ed25519, which would change later suites' figures: last.
   browser: () => import("./browser.js"),
-  // Last: it installs node:crypto's Ed25519, which would change later suites' figures.
   cosignature: () => import("./cosignature.js"),
 };
 
