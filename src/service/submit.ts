@@ -99,8 +99,9 @@ export class Submitter {
 
   /**
    * Each item is judged on its own; one bad item does not fail the others.
-   * Items are checked concurrently but enter the group commit in array
-   * order, so the batch's order is its acceptance order.
+   * Items are checked a slice at a time (prepareSliced) and enter the group
+   * commit in array order once all are checked, so the batch's order is its
+   * acceptance order.
    */
   async submitMany(notes: readonly unknown[]): Promise<BatchItemResult[]> {
     // Batches take turns (first come, first checked), so that slicing them
