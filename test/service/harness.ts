@@ -19,6 +19,8 @@ import {
   formatSignerKey,
   formatVerifierKey,
   generateKeyPair,
+  isClientRecordEntry,
+  isKeyRecordEntry,
   KEY_TYPE_COSIGNATURE_V1,
   KEY_TYPE_ED25519,
   noteSigner,
@@ -221,6 +223,17 @@ export async function sealFully(cluster: Cluster) {
   const report = await cluster.services.sealer.seal();
   await cluster.services.sealer.idle();
   return report;
+}
+
+/** Submissions (not client or key records) in the chain, in chain order. */
+export async function sealedSubmissions(cluster: Cluster): Promise<string[]> {
+  const head = await cluster.primary.head();
+  const ids: string[] = [];
+  for (let h = 0; h < head.size; h++) {
+    const entries = await cluster.primary.blockEntries(h, 0, 100_000);
+    ids.push(...entries.filter((e) => !isClientRecordEntry(e.entry) && !isKeyRecordEntry(e.entry)).map((e) => e.id));
+  }
+  return ids;
 }
 
 export function clientKeys(name = "app.test") {

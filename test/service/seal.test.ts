@@ -12,12 +12,12 @@ import { rmSync } from "node:fs";
 import { createServer, get, request as httpRequest } from "node:http";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { cosignatureResponse, cosigner, isClientRecordEntry, isKeyRecordEntry, parseAddCheckpoint, parseNote, parseSignerKey, sha256, utf8, verifyReceipt } from "../../src/core/index.js";
+import { cosignatureResponse, cosigner, parseAddCheckpoint, parseNote, parseSignerKey, sha256, utf8, verifyReceipt } from "../../src/core/index.js";
 import { auditChain } from "../../src/service/audit.js";
 import type { Logger } from "../../src/service/log.js";
 import type { SealStep } from "../../src/service/seal.js";
 import { openLibsqlStore } from "../../src/store/libsql.js";
-import { anchor, document, memberSignerKey, operatorVerifierKey, ORIGIN, registerClient, startCluster, submission, TestClock, type Cluster } from "./harness.js";
+import { anchor, document, memberSignerKey, operatorVerifierKey, ORIGIN, registerClient, sealedSubmissions, startCluster, submission, TestClock, type Cluster } from "./harness.js";
 
 /** A wall clock that can be stepped (`offset`) while its monotonic reading goes on with `t`, as when NTP steps a machine's time. */
 class SteppedClock extends TestClock {
@@ -57,14 +57,6 @@ async function acknowledge(c: Cluster, client: Awaited<ReturnType<typeof registe
   const answers = await Promise.all(Array.from({ length: n }, async (_, i) => anchor(c, await submission(c, client, document(`${tag} ${i}`)))));
   for (const a of answers) expect(a.status).toBe(202);
   return answers.map((a) => a.body.id);
-}
-
-/** Submissions (not client records) in the chain, each id once. */
-async function sealedSubmissions(c: Cluster): Promise<string[]> {
-  const head = await c.primary.head();
-  const ids: string[] = [];
-  for (let h = 0; h < head.size; h++) ids.push(...(await c.primary.blockEntries(h, 0, 100_000)).filter((e) => !isClientRecordEntry(e.entry) && !isKeyRecordEntry(e.entry)).map((e) => e.id));
-  return ids;
 }
 
 /** Every acknowledged id sealed exactly once, receipts verify, primary and replicas (but those of `behind`) audit clean. */
